@@ -1,0 +1,73 @@
+"""Item pipeline: raw page → Redis (compressed, with a TTL) → ``extract`` task sent by name.
+
+The crawler never imports the workers: it only knows the contract in ``schemas``.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import redis
+from celery import Celery
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from twisted.internet.threads import deferToThread
+
+from crawler.seen import SeenSet
+from schemas.contract import EXTRACT_TASK, FAILURE_TASK, RawPage, raw_page_key, stats_key
+from schemas.queues import celery_config
+
+
+def producer(redis_url: str) -> Celery:
+    """A Celery app that only sends tasks (by name) with the shared routing and serialisation."""
+    app = Celery("transcrawl-producer", set_as_current=False)
+    app.conf.update(celery_config(redis_url))
+    return app
+
+
+class RawPageQueuePipeline:
+    """Stores each fetched page under a claim-check key and queues its extraction."""
+
+    def __init__(self, redis_url: str, ttl: int, seen_max: int, seen_ttl: int) -> None:
+        self.redis = redis.Redis.from_url(redis_url)
+        self.celery = producer(redis_url)
+        self.ttl, self.seen_max, self.seen_ttl = ttl, seen_max, seen_ttl
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RawPageQueuePipeline:
+        settings = crawler.settings
+        url = settings.get("TRANSCRAWL_REDIS_URL")
+        if not url:
+            raise NotConfigured("TRANSCRAWL_REDIS_URL is not set")
+        return cls(url, settings.getint("TRANSCRAWL_RAW_PAGE_TTL"),
+                   settings.getint("TRANSCRAWL_SEEN_MAX"), settings.getint("TRANSCRAWL_SEEN_TTL"))
+
+    def process_item(self, item: dict[str, Any], spider: Any = None) -> Any:
+        # Redis and the broker are network I/O: keep them off the reactor thread.
+        handler = self._record_failure if item.get("failure") else self._queue_page
+        return deferToThread(handler, item)
+
+    def _queue_page(self, item: dict[str, Any]) -> dict[str, Any]:
+        body: bytes = item["body"]
+        page = RawPage(**{k: item[k] for k in ("url", "site", "country", "site_language",
+                                              "fetched_at", "status", "content_type", "final_url", "overrides")})
+        key = raw_page_key(page.url)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping={"meta": json.dumps(page.to_json()), "body": zlib.compress(body, 6)})
+            pipe.expire(key, self.ttl)
+            pipe.hincrby(stats_key("crawler"), "pages_queued", 1)
+            pipe.execute()
+        self.celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": page.url, "site": page.site}])
+        # Marked seen only once safely queued: a page lost before this point is fetched again.
+        SeenSet(self.redis, page.site, max_size=self.seen_max, ttl=self.seen_ttl).add(page.url)
+        return {"url": page.url, "site": page.site, "raw_key": key, "bytes": len(body)}
+
+    def _record_failure(self, item: dict[str, Any]) -> dict[str, Any]:
+        failure = {k: item[k] for k in ("url", "site", "reason", "detail")}
+        self.celery.send_task(FAILURE_TASK, args=[{**failure, "stage": "crawl"}])
+        return failure
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.redis.close()

@@ -1,0 +1,262 @@
+"""The translation step: splitting, batching, memory, guards, model LRU, and the real zh→en model."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import workers.translate.engine as engine
+from schemas.contract import Article, ArticleStatus
+from tests.support.tiny_model import build_tiny_model
+from transcrawl.settings import Settings
+from workers.translate import (
+    ModelNotInstalled,
+    Translator,
+    get_translator,
+    install_model,
+    split_long,
+    split_sentences,
+)
+from workers.translate.segment import clean, needs_translation
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny models for de, zh and ja, installed once for the module."""
+    root = tmp_path_factory.mktemp("tiny")
+    for i, lang in enumerate(("de", "zh", "ja")):
+        folder = build_tiny_model(root / f"build-{lang}", lang, seed=i)
+        install_model(str(folder), root / "models", source_lang=lang, target_lang="en")
+    return root / "models"
+
+
+@pytest.fixture()
+def translator(models_dir: Path) -> Translator:
+    return Translator(Settings(models_dir=models_dir, intra_threads=1))
+
+
+class Echo:
+    """Engine double: returns the source pieces, counts calls, fails on a marked sentence."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def translate_batch(self, batch: list[list[str]], **kwargs: Any) -> list[SimpleNamespace]:
+        self.calls.append(len(batch))
+        assert kwargs["batch_type"] == "tokens" and kwargs["max_decoding_length"] <= 512
+        if any("BOOM" in "".join(tokens) for tokens in batch):
+            raise RuntimeError("engine failure")
+        return [SimpleNamespace(hypotheses=[list(tokens)]) for tokens in batch]
+
+
+def echo(translator: Translator, source: str) -> Echo:
+    double = Echo()
+    translator.model(source).ct2 = double
+    return double
+
+
+# -- sentence splitting -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("zh", "北京是中国的首都。今天天气很好！你去吗？", ["北京是中国的首都。", "今天天气很好！", "你去吗？"]),
+        ("zh", "他说：“我们走吧。”然后离开了。", ["他说：“我们走吧。”", "然后离开了。"]),
+        ("zh", "增长了3.5%。好!我们走", ["增长了3.5%。", "好!", "我们走"]),
+        ("ja", "東京は日本の首都です。「こんにちは。」と彼は言った。", ["東京は日本の首都です。", "「こんにちは。」と彼は言った。"]),
+        ("de", "Das ist z.B. gut. Dr. Müller kam am 3. Oktober. Er blieb.",
+         ["Das ist z.B. gut.", "Dr. Müller kam am 3. Oktober.", "Er blieb."]),
+        ("en", "Mr. Smith paid $3.5 million. J. R. Doe agreed! The U.S. Senate voted? Yes.",
+         ["Mr. Smith paid $3.5 million.", "J. R. Doe agreed!", "The U.S. Senate voted?", "Yes."]),
+        ("en", '"It works." She left. it stays', ['"It works."', "She left. it stays"]),
+    ],
+)
+def test_split_sentences(lang: str, text: str, expected: list[str]) -> None:
+    assert split_sentences(text, lang) == expected
+
+
+def test_split_long_keeps_every_character() -> None:
+    count = len  # one token per character
+    clauses = "，".join(f"第{i}个分句内容比较长一些" for i in range(60)) + "。"
+    words = " ".join(f"word{i}" for i in range(400))
+    blob = "字" * 1000
+    for text in (clauses, words, blob):
+        pieces = split_long(text, count, 50)
+        assert all(len(p) <= 50 for p in pieces)
+        assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+    assert split_long("short", count, 50) == ["short"]
+
+
+def test_clean_and_passthrough_checks() -> None:
+    assert clean("a\x00b\x07c\td") == "abc d"
+    assert not needs_translation("😀 123 —— !!")
+    assert needs_translation("abc 123")
+
+
+# -- batching, order, memory, guards ------------------------------------------------------------
+
+
+def test_batches_scatter_back_in_order(translator: Translator) -> None:
+    double = echo(translator, "de")
+    docs = [
+        [f"Satz {d}{p}a ist hier. Und {d}{p}b folgt lang " + "x " * (d * 7 % 23) for p in range(3)]
+        for d in range(6)
+    ]
+    out = translator.translate_documents("de", docs)
+    assert [len(d) for d in out] == [3] * 6
+    for d, doc in enumerate(docs):
+        for p, paragraph in enumerate(doc):
+            assert out[d][p] == " ".join(split_sentences(paragraph, "de"))
+    assert sum(double.calls) == 36  # every sentence once, across documents
+
+
+def test_batches_respect_token_budget(models_dir: Path) -> None:
+    translator = Translator(Settings(models_dir=models_dir, max_batch_tokens=64, intra_threads=1))
+    double = echo(translator, "de")
+    translator.translate_documents("de", [[f"Satz {i} ist lang und länger geworden." for i in range(40)]])
+    assert len(double.calls) > 1 and max(double.calls) < 40
+
+
+def test_translation_memory_translates_a_sentence_once(translator: Translator) -> None:
+    double = echo(translator, "de")
+    docs = [["Die Stadt wählt. Die Stadt wählt.", "Die Stadt wählt."], ["Neu hier."]]
+    first = translator.translate_documents("de", docs)
+    assert sum(double.calls) == 2  # duplicates inside one call are merged
+    second = translator.translate_documents("de", docs)
+    assert second == first and sum(double.calls) == 2
+    assert translator.stats.memory_hits >= 2
+    translator.translate_documents("de", docs, beam_size=5)  # another beam is another entry
+    assert sum(double.calls) == 4
+
+
+def test_guards_pass_through(translator: Translator) -> None:
+    echo(translator, "de")
+    docs = [["", "   ", "😀🎉 2024 !!", "Hallo\x00 Welt\x07.", "12:30 Uhr — Die Stadt."]]
+    out = translator.translate_documents("de", docs)
+    assert out == [["", "   ", "😀🎉 2024 !!", "Hallo Welt.", "12:30 Uhr — Die Stadt."]]
+
+
+def test_failing_sentence_is_passed_through_and_counted(translator: Translator) -> None:
+    double = echo(translator, "de")
+    docs = [["Eins ist gut. BOOM geht nicht. Drei ist gut.", "Vier ist gut."]]
+    out = translator.translate_documents("de", docs)
+    assert out == [["Eins ist gut. BOOM geht nicht. Drei ist gut.", "Vier ist gut."]]
+    assert translator.stats.failed_sentences == 1 and len(double.calls) > 1
+
+
+def test_long_paragraph_without_punctuation(translator: Translator) -> None:
+    words = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(50_000))
+    started = time.monotonic()
+    out = translator.translate_documents("zh", [[words]])
+    assert time.monotonic() - started < 20
+    assert out[0][0]
+    double = echo(translator, "zh")
+    out = translator.translate_documents("zh", [[words]])
+    assert out[0][0].replace(" ", "") == words  # split into windows, nothing lost
+    assert len(double.calls) >= 1
+
+
+def test_tiny_model_is_deterministic_and_short(models_dir: Path) -> None:
+    docs = [["北京是中国的首都。今天新闻报道。", "城市发展"], ["政府"]]
+    a = Translator(Settings(models_dir=models_dir, intra_threads=1)).translate_documents("zh", docs)
+    b = Translator(Settings(models_dir=models_dir, intra_threads=1)).translate_documents("zh", docs)
+    assert a == b
+    assert [len(d) for d in a] == [2, 1] and all(p for d in a for p in d)
+    assert all(len(p) < 80 for d in a for p in d)
+
+
+def test_translate_article(translator: Translator) -> None:
+    article = Article(
+        url="https://example.de/a", site="example", country="de", language="de",
+        title="Die Wahl", text="Die Stadt wählt heute.\n\nDer Staat auch.", authors=[],
+        published_at=None, fetched_at="2024-01-01T00:00:00+00:00",
+    )
+    out = translator.translate_article(article)
+    assert out is not article and article.title_en is None
+    assert out.status == ArticleStatus.TRANSLATED and out.translation_model == "tiny-de_en"
+    assert out.title_en and len(out.text_en.split("\n")) == 3 and out.text_en.split("\n")[1] == ""
+    assert out.translated_at and out.translated_at.endswith("+00:00")
+    with pytest.raises(ModelNotInstalled) as err:
+        translator.translate_article(dataclasses.replace(article, language="fr"))
+    assert err.value.reason == "no_model" and "transcrawl models install fr-en" in str(err.value)
+
+
+def test_region_subtag_finds_the_model(translator: Translator) -> None:
+    assert translator.translate_documents("zh-CN", [["北京"]])[0][0]
+
+
+def test_models_lru(models_dir: Path) -> None:
+    translator = Translator(Settings(models_dir=models_dir, models_loaded_max=2, intra_threads=1))
+    assert translator.loaded_pairs() == []  # nothing loads before first use
+    for lang in ("de", "zh", "de", "ja"):
+        translator.translate_documents(lang, [["Die Stadt 北京 東京"]])
+    assert translator.loaded_pairs() == ["de-en", "ja-en"]
+
+
+def test_reinstalled_model_is_reloaded(models_dir: Path, tmp_path: Path) -> None:
+    local = tmp_path / "models"
+    shutil.copytree(models_dir, local)
+    translator = Translator(Settings(models_dir=local, intra_threads=1))
+    first = translator.model("de")
+    install_model(str(build_tiny_model(tmp_path / "b", "de", seed=9)), local)
+    assert translator.model("de") is not first
+
+
+def test_device_choice(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Translator(Settings(models_dir=models_dir)).device() == ("cpu", "int8")
+    monkeypatch.setattr(engine.ctranslate2, "get_cuda_device_count", lambda: 1)
+    monkeypatch.setattr(engine.ctranslate2, "get_supported_compute_types", lambda d: {"int8_float16", "float16"})
+    assert Translator(Settings(models_dir=models_dir)).device() == ("cuda", "int8_float16")
+    forced = Settings(models_dir=models_dir, translate_device="cpu", translate_compute_type="float32")
+    assert Translator(forced).device() == ("cpu", "float32")
+    assert Translator(Settings(intra_threads=0, inter_threads=1)).threads()[1] >= 1
+
+
+def test_get_translator_is_a_lazy_singleton(models_dir: Path) -> None:
+    settings = Settings(models_dir=models_dir)
+    one = get_translator(settings)
+    assert get_translator(settings) is one and one.loaded_pairs() == []
+
+
+# -- the real model -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_models(shared_module: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    package = shared_module / "models" / "translate-zh_en-1_9.argosmodel"
+    if not package.is_file():
+        pytest.skip(f"{package} is missing")
+    dest = tmp_path_factory.mktemp("real")
+    copy = shutil.copy(package, dest / package.name)  # shared is read-only
+    install_model(str(copy), dest / "models")
+    return dest / "models"
+
+
+@pytest.fixture(scope="module")
+def shared_module() -> Path:
+    from tests.conftest import shared_path
+
+    folder = shared_path()
+    if folder is None:
+        pytest.skip("needs ../shared (models) beside the checkout, or TRANSCRAWL_SHARED")
+    return folder
+
+
+@pytest.mark.shared
+def test_real_chinese_translation(real_models: Path) -> None:
+    translator = Translator(Settings(models_dir=real_models))
+    docs = [
+        ["北京是中国的首都。"],
+        ["新华社北京11月27日电 国务院总理今天在人民大会堂会见了来访的德国总理。双方就两国关系交换了意见。", ""],
+    ]
+    out = translator.translate_documents("zh", docs, beam_size=2)
+    assert "Beijing" in out[0][0] and "capital" in out[0][0]
+    assert "German" in out[1][0] and out[1][1] == ""
+    assert "\u2581" not in out[1][0]

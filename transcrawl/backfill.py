@@ -1,0 +1,30 @@
+"""Queue stored ``untranslated`` articles for translation once a model for their language exists."""
+
+from __future__ import annotations
+
+import psycopg
+
+from crawler.pipelines import producer
+from schemas.contract import TRANSLATE_TASK, ArticleStatus
+from transcrawl.settings import Settings
+from workers import store
+from workers.translate import find_model
+
+
+def backfill(settings: Settings, languages: list[str] | None = None) -> tuple[int, int]:
+    """Send a translate task per waiting article that now has a model; returns (queued, skipped)."""
+    assert settings.database_url and settings.redis_url
+    celery = producer(settings.redis_url)
+    queued = skipped = 0
+    with psycopg.connect(settings.database_url) as conn:
+        for url in store.untranslated_urls(conn, languages):
+            article = store.load_article(conn, url)
+            if article is None:
+                continue
+            if find_model(settings.models_path, article.language) is None:
+                skipped += 1
+                continue
+            article.status, article.status_reason = ArticleStatus.PENDING, None
+            celery.send_task(TRANSLATE_TASK, args=[article.to_json()])
+            queued += 1
+    return queued, skipped

@@ -1,0 +1,236 @@
+"""The ``transcrawl`` command: demo, crawl, worker, db, status, extract, translate, models, sites."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from transcrawl.settings import Settings, redact_url
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="transcrawl")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Crawl the world's news, extract the articles and translate them to English."""
+    ctx.obj = Settings.from_env()
+
+
+def _servers(settings: Settings) -> Any:
+    from transcrawl.services import ensure_servers
+
+    servers = ensure_servers(settings)
+    for name in servers.started:
+        click.echo(f"started embedded {name}", err=True)
+    return servers
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON summary line on stdout.")
+@click.option("--timeout", default=900, show_default=True, help="Seconds to wait for the pipeline.")
+@click.pass_obj
+def demo(settings: Settings, as_json: bool, timeout: int) -> None:
+    """Crawl a bundled sample news web, extract, translate and store it; then summarise."""
+    from transcrawl.demo import run_demo
+
+    summary = run_demo(settings, as_json=as_json, timeout=timeout)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    if summary.get("error"):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("site_ids", nargs=-1)
+@click.option("--registry", type=click.Path(path_type=Path), help="Registry file or folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-site report as JSON.")
+@click.option("--log-level", default="WARNING", show_default=True)
+@click.pass_obj
+def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, as_json: bool,
+          log_level: str) -> None:
+    """Crawl SITE_IDS (all registry sites when none) once, queueing articles for the workers."""
+    from crawler import registry as reg
+    from crawler.run import crawl as run_crawl
+
+    sites = reg.select(reg.load(registry or settings.sites), site_ids)
+    servers = _servers(settings)
+    reports = run_crawl(sites, servers.settings, log_level=log_level)
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False))
+    else:
+        for r in reports:
+            state = "ok" if r.ok else "PROBLEMS"
+            click.echo(f"{r.site:24} {state:8} fetched={r.pages_fetched} skipped_seen="
+                       f"{r.articles_skipped_seen} errors={r.article_errors} ({r.finish_reason})")
+            for problem in r.problems:
+                click.echo(f"    - {problem}")
+
+
+@main.command()
+@click.option("--queues", "-Q", default="extract,translate,store", show_default=True)
+@click.option("--concurrency", "-c", type=int, default=None, help="Processes (default: CPU count).")
+@click.option("--hostname", "-n", default=None, help="Node name, e.g. translate1@%h.")
+@click.option("--pool", default="prefork", show_default=True)
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.pass_obj
+def worker(settings: Settings, queues: str, concurrency: int | None, hostname: str | None,
+           pool: str, loglevel: str) -> None:
+    """Run a Celery worker for the pipeline's queues."""
+    servers = _servers(settings)
+    _migrate(servers.settings)
+    from workers.app import app, configure
+
+    configure(servers.settings)
+    argv = ["worker", "-Q", queues, "--pool", pool, "--loglevel", loglevel, "--without-gossip",
+            "--without-mingle"]
+    if concurrency:
+        argv += ["--concurrency", str(concurrency)]
+    if hostname:
+        argv += ["--hostname", hostname]
+    click.echo(f"worker on redis {redact_url(servers.settings.redis_url)}, "
+               f"postgres {redact_url(servers.settings.database_url)}", err=True)
+    app.worker_main(argv)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("migrate")
+@click.pass_obj
+def db_migrate(settings: Settings) -> None:
+    """Apply the SQL migrations in schemas/migrations that are not applied yet."""
+    servers = _servers(settings)
+    applied = _migrate(servers.settings)
+    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+def _migrate(settings: Settings) -> list[str]:
+    from schemas.migrate import migrate
+
+    assert settings.database_url
+    return [f"{m.version:04d}_{m.name}" for m in migrate(settings.database_url)]
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def status(settings: Settings, as_json: bool) -> None:
+    """Queue depths, article counts by status and language, recent failures, last crawls."""
+    from transcrawl.status import gather
+
+    servers = _servers(settings)
+    _migrate(servers.settings)
+    info = gather(servers.settings)
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, default=str))
+        return
+    from transcrawl.render import print_status
+
+    print_status(info)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+def extract(paths: tuple[str, ...]) -> None:
+    """Extract articles from HTML or .html.gz files: one JSON object per line, in input order."""
+    from workers.extraction import extract_file
+
+    for path in paths:
+        click.echo(json.dumps(extract_file(path), ensure_ascii=False))
+
+
+@main.command()
+@click.option("--source", "source_lang", help="Source language (ISO 639-1) of stdin.")
+@click.option("--beam-size", type=int, default=None, help="Beam size (default: settings).")
+@click.option("--backfill", is_flag=True, help="Queue stored untranslated articles for translation.")
+@click.pass_obj
+def translate(settings: Settings, source_lang: str | None, beam_size: int | None, backfill: bool) -> None:
+    """Translate stdin to English, one paragraph per line (or --backfill stored articles)."""
+    if backfill:
+        from transcrawl.backfill import backfill as run_backfill
+
+        servers = _servers(settings)
+        _migrate(servers.settings)
+        queued, skipped = run_backfill(servers.settings, [source_lang] if source_lang else None)
+        click.echo(f"queued {queued} article(s) for translation; {skipped} still without a model")
+        return
+    if not source_lang:
+        raise click.UsageError("--source is required (or use --backfill)")
+    from workers.translate import ModelNotInstalled, get_translator
+
+    lines = sys.stdin.read().splitlines()
+    try:
+        [english] = get_translator(settings).translate_documents(source_lang, [lines], beam_size=beam_size)
+    except ModelNotInstalled as exc:
+        raise click.ClickException(exc.detail) from exc
+    for line in english:
+        click.echo(line)
+
+
+@main.group()
+def models() -> None:
+    """Translation models in TRANSCRAWL_MODELS_DIR."""
+
+
+@models.command("install")
+@click.argument("source")
+@click.option("--source-lang", help="Source language, for a bare CTranslate2 folder.")
+@click.option("--target-lang", default=None, help="Target language, for a bare CTranslate2 folder.")
+@click.pass_obj
+def models_install(settings: Settings, source: str, source_lang: str | None, target_lang: str | None) -> None:
+    """Install SOURCE: an .argosmodel file or URL, a CTranslate2 folder, or a pair such as zh-en."""
+    from workers.translate import install_model
+
+    model = install_model(source, settings.models_path, source_lang=source_lang, target_lang=target_lang)
+    click.echo(f"installed {model.source}→{model.target} ({model.name}) in {model.path}")
+    if model.credit:
+        click.echo(f"credit: {model.credit}")
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def models_list(settings: Settings, as_json: bool) -> None:
+    """Installed models, one language pair per line."""
+    from workers.translate import list_models
+
+    found = list_models(settings.models_path)
+    if as_json:
+        click.echo(json.dumps([{"source": m.source, "target": m.target, "name": m.name,
+                                "path": str(m.path)} for m in found]))
+        return
+    if not found:
+        click.echo(f"no models in {settings.models_path}; try `transcrawl models install zh-en`")
+    for m in found:
+        click.echo(f"{m.source}-{m.target}\t{m.name}\t{m.path}")
+
+
+@main.group()
+def sites() -> None:
+    """The site registry."""
+
+
+@sites.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--registry", type=click.Path(path_type=Path))
+@click.pass_obj
+def sites_list(settings: Settings, as_json: bool, registry: Path | None) -> None:
+    """Every registry entry (validated)."""
+    from crawler import registry as reg
+
+    entries = reg.load(registry or settings.sites)
+    if as_json:
+        click.echo(json.dumps([s.to_json() for s in entries], ensure_ascii=False))
+        return
+    for s in entries:
+        click.echo(f"{s.id:28} {s.country} {s.language}  {s.homepage}")
+
+
+if __name__ == "__main__":
+    main()

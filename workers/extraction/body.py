@@ -1,0 +1,105 @@
+"""Article body: trafilatura's paragraphs, checked against JSON-LD articleBody, or a site's selector."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+
+import trafilatura
+from lxml.html import HtmlElement
+
+log = logging.getLogger(__name__)
+
+_BLOCKS = {"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "figcaption", "td"}
+_SKIP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "form", "button", "aside"}
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_WS = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Words, with each CJK character a word of its own (no spaces to split on there)."""
+    return _TOKEN.findall(text.casefold())
+
+
+def word_count(text: str) -> tuple[int, int]:
+    """``(words, cjk_chars)`` of a text."""
+    found = tokens(text)
+    cjk = sum(1 for t in found if len(t) == 1 and re.match(f"[{_CJK}]", t))
+    return len(found) - cjk, cjk
+
+
+def paragraphs(text: str) -> list[str]:
+    """Non-empty, whitespace-folded lines, consecutive duplicates dropped."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = _WS.sub(" ", line).strip()
+        if line and (not out or out[-1] != line):
+            out.append(line)
+    return out
+
+
+def trafilatura_text(tree: HtmlElement, url: str) -> str:
+    """Body text by trafilatura (its one run per page); empty when it finds nothing or breaks."""
+    try:
+        doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False)
+    except (RecursionError, ValueError, TypeError, AttributeError) as err:
+        # Hostile markup (thousands of nested tags) can break it: the caller falls back.
+        log.info("trafilatura failed on %s: %r", url, err)
+        return ""
+    return (doc.text or "") if doc is not None else ""
+
+
+def walk_blocks(root: HtmlElement) -> list[str]:
+    """Text of block elements under ``root``, iteratively (no recursion limit on deep markup)."""
+    out: list[str] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag in _SKIP:
+            continue
+        if tag in _BLOCKS and not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in node):
+            out.extend(paragraphs(node.text_content()))
+            continue
+        stack.extend(reversed([c for c in node if isinstance(c.tag, str)]))
+    return paragraphs("\n".join(out))
+
+
+def select_blocks(tree: HtmlElement, selector: str) -> list[str]:
+    """Paragraphs under the elements a site's CSS ``body_selector`` picks."""
+    out: list[str] = []
+    for element in tree.cssselect(selector):
+        out.extend(walk_blocks(element))
+    return out
+
+
+def reconcile(paras: list[str], article_body: str) -> tuple[list[str], str]:
+    """Use the publisher's own articleBody to drop boilerplate or recover a cut-off body.
+
+    Returns the paragraphs and the source name. articleBody is often a teaser, a stale copy
+    or flattened to one line, so it only steers when it broadly agrees with trafilatura.
+    """
+    ab = Counter(tokens(article_body))
+    ab_total = sum(ab.values())
+    if not paras:
+        return (paragraphs(article_body), "json-ld") if ab_total >= 25 else ([], "none")
+    para_tokens = [tokens(p) for p in paras]
+    ours_total = sum(len(t) for t in para_tokens)
+    if ab_total < 0.5 * ours_total:
+        return paras, "trafilatura"  # teaser or summary: tells nothing about boilerplate
+    found = sum(sum(1 for t in pt if t in ab) for pt in para_tokens)
+    if found < 0.7 * ours_total:
+        return paras, "trafilatura"  # a different text: do not trust it
+    covered = sum((Counter(t for pt in para_tokens for t in pt) & ab).values())
+    if covered < 0.6 * ab_total and article_body.count("\n") >= 3:
+        return paragraphs(article_body), "json-ld"  # trafilatura stopped early
+    kept = [p for p, pt in zip(paras, para_tokens) if not pt or _share_in(pt, ab) >= 0.5]
+    if len(kept) == len(paras):
+        return paras, "trafilatura"
+    return kept, "trafilatura+json-ld"
+
+
+def _share_in(words: list[str], bag: Counter[str]) -> float:
+    return sum(1 for w in words if w in bag) / len(words)

@@ -1,0 +1,63 @@
+"""The pipeline's steps as plain functions: message in, message out. Tasks only wrap these."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from schemas.contract import Article, ArticleStatus, RawPage
+from workers.errors import RawPageMissing
+
+ENGLISH = "en"
+
+
+def load_raw_page(client: redis.Redis, key: str) -> tuple[RawPage, bytes]:
+    """The raw page behind a claim check; a missing key is permanent (it expired or was taken)."""
+    entry = client.hgetall(key)
+    if not entry:
+        raise RawPageMissing(f"raw page {key} is not in Redis (expired or already stored)")
+    meta = RawPage.from_json(json.loads(entry[b"meta"]))
+    return meta, zlib.decompress(entry[b"body"])
+
+
+def extract(client: redis.Redis, message: dict[str, Any]) -> Article:
+    """Raw page → Article (status pending, or original_english when it needs no translation)."""
+    from workers.extraction import extract_article
+
+    page, body = load_raw_page(client, message["raw_key"])
+    found = extract_article(body, page.final_url or page.url, declared_language=page.site_language,
+                            content_type=page.content_type, overrides=page.overrides or None)
+    article = Article(
+        url=page.url, site=page.site, country=page.country, language=found.language,
+        title=found.title, text=found.text, authors=list(found.authors),
+        published_at=found.published_at, fetched_at=page.fetched_at, raw_key=message["raw_key"],
+        extraction={"sources": found.sources, "flags": found.flags},
+    )
+    if article.language == ENGLISH:
+        article.title_en, article.text_en = article.title, article.text
+        article.status = ArticleStatus.ORIGINAL_ENGLISH
+    return article
+
+
+def needs_translation(article: Article) -> bool:
+    return article.status == ArticleStatus.PENDING and article.language != ENGLISH
+
+
+def translate(translator: Any, article: Article) -> Article:
+    """Article → translated Article, or the same article marked untranslated with the reason."""
+    from workers.translate import ModelNotInstalled
+
+    try:
+        return translator.translate_article(article)
+    except ModelNotInstalled as exc:
+        article.status = ArticleStatus.UNTRANSLATED
+        article.status_reason = exc.detail
+        return article
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()

@@ -1,0 +1,138 @@
+"""Postgres writes and reads, all parameterised; article writes are upserts on the canonical URL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from schemas.contract import Article
+
+_ARTICLE_COLUMNS = (
+    "url", "site", "country", "language", "title", "text", "title_en", "text_en", "authors",
+    "published_at", "fetched_at", "translated_at", "translation_model", "status", "status_reason",
+    "extraction",
+)
+# Columns whose change is a real change; timestamps of a redelivered message are not compared.
+_COMPARED = ("site", "country", "language", "title", "text", "title_en", "text_en", "authors",
+             "published_at", "status", "status_reason", "extraction")
+
+UPSERT_ARTICLE = (
+    f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}) VALUES ("
+    + ", ".join(f"%({c})s" for c in _ARTICLE_COLUMNS)
+    + ") ON CONFLICT (url) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _ARTICLE_COLUMNS if c != "url")
+    + ", updated_at = now() WHERE ("
+    + ", ".join(f"articles.{c}" for c in _COMPARED)
+    + ") IS DISTINCT FROM ("
+    + ", ".join(f"EXCLUDED.{c}" for c in _COMPARED)
+    + ")"
+)
+
+
+def upsert_article(conn: psycopg.Connection[Any], article: Article) -> bool:
+    """Insert or update ``article``; True when a row changed (False for a redelivered message)."""
+    row = article.to_json()
+    params = {c: row[c] for c in _ARTICLE_COLUMNS}
+    params["extraction"] = Jsonb(row["extraction"] or {})
+    cursor = conn.execute(UPSERT_ARTICLE, params)
+    conn.execute(
+        "UPDATE failures SET resolved_at = now() WHERE url = %s AND resolved_at IS NULL",
+        (article.url,),
+    )
+    return cursor.rowcount > 0
+
+
+def record_failure(conn: psycopg.Connection[Any], failure: dict[str, Any]) -> None:
+    """One row per (url, stage); a repeat counts an attempt and keeps the latest reason."""
+    conn.execute(
+        "INSERT INTO failures (url, site, stage, reason, detail, raw_key, payload)"
+        " VALUES (%(url)s, %(site)s, %(stage)s, %(reason)s, %(detail)s, %(raw_key)s, %(payload)s)"
+        " ON CONFLICT (url, stage) DO UPDATE SET reason = EXCLUDED.reason,"
+        " detail = EXCLUDED.detail, raw_key = EXCLUDED.raw_key, payload = EXCLUDED.payload,"
+        " attempts = failures.attempts + 1, last_failed_at = now(), resolved_at = NULL",
+        {
+            "url": failure["url"],
+            "site": failure.get("site"),
+            "stage": failure["stage"],
+            "reason": failure["reason"],
+            "detail": (failure.get("detail") or "")[:4000],
+            "raw_key": failure.get("raw_key"),
+            "payload": Jsonb(failure.get("payload")) if failure.get("payload") is not None else None,
+        },
+    )
+
+
+def sync_sites(conn: psycopg.Connection[Any], sites: Iterable[Any]) -> int:
+    """Upsert registry entries (crawler.registry.Site) into ``sites``."""
+    count = 0
+    for site in sites:
+        conn.execute(
+            "INSERT INTO sites (id, name, country, language, homepage, feeds, sitemaps)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
+            " name = EXCLUDED.name, country = EXCLUDED.country, language = EXCLUDED.language,"
+            " homepage = EXCLUDED.homepage, feeds = EXCLUDED.feeds, sitemaps = EXCLUDED.sitemaps,"
+            " updated_at = now()",
+            (site.id, site.name, site.country, site.language, site.homepage,
+             Jsonb(list(site.feeds)), Jsonb(list(site.sitemaps))),
+        )
+        count += 1
+    return count
+
+
+def load_article(conn: psycopg.Connection[Any], url: str) -> Article | None:
+    cursor = conn.execute(
+        f"SELECT {', '.join(_ARTICLE_COLUMNS)} FROM articles WHERE url = %s", (url,)
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    data = dict(zip(_ARTICLE_COLUMNS, row))
+    for key in ("published_at", "fetched_at", "translated_at"):
+        if data[key] is not None:
+            data[key] = data[key].isoformat()
+    return Article.from_json(data)
+
+
+def untranslated_urls(conn: psycopg.Connection[Any], languages: Iterable[str] | None = None) -> list[str]:
+    """URLs of articles waiting for a model, optionally only in ``languages``."""
+    langs = list(languages or [])
+    if langs:
+        cursor = conn.execute(
+            "SELECT url FROM articles WHERE status = 'untranslated' AND language = ANY(%s) ORDER BY id",
+            (langs,),
+        )
+    else:
+        cursor = conn.execute("SELECT url FROM articles WHERE status = 'untranslated' ORDER BY id")
+    return [row[0] for row in cursor]
+
+
+def summary(conn: psycopg.Connection[Any], *, failures_limit: int = 10) -> dict[str, Any]:
+    """Counts for ``transcrawl status`` and the demo's closing summary."""
+    by_status = dict(conn.execute("SELECT status, count(*) FROM articles GROUP BY status").fetchall())
+    by_language = dict(conn.execute(
+        "SELECT language, count(*) FROM articles GROUP BY language ORDER BY count(*) DESC").fetchall())
+    open_failures = conn.execute(
+        "SELECT stage, reason, count(*) FROM failures WHERE resolved_at IS NULL"
+        " GROUP BY stage, reason ORDER BY count(*) DESC").fetchall()
+    recent = conn.execute(
+        "SELECT url, stage, reason, detail, last_failed_at FROM failures WHERE resolved_at IS NULL"
+        " ORDER BY last_failed_at DESC LIMIT %s", (failures_limit,)).fetchall()
+    return {
+        "articles": sum(by_status.values()),
+        "by_status": by_status,
+        "by_language": by_language,
+        "failures": sum(row[2] for row in open_failures),
+        "failures_by_reason": [{"stage": s, "reason": r, "count": n} for s, r, n in open_failures],
+        "recent_failures": [
+            {"url": u, "stage": s, "reason": r, "detail": d, "at": t.isoformat()}
+            for u, s, r, d, t in recent
+        ],
+    }
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

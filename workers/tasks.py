@@ -1,0 +1,133 @@
+"""Celery tasks: each deserialises, calls a plain step, then applies the fate policy.
+
+Fates (see ``workers.errors``): transient → retry with exponential backoff and jitter;
+permanent → a ``failures`` row with the reason, then done; unexpected → a few retries, then
+permanent. A task never waits on another task: it sends the next one by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from celery import Task
+from celery.exceptions import MaxRetriesExceededError, Retry, SoftTimeLimitExceeded
+
+from schemas.contract import (
+    EXTRACT_TASK,
+    FAILURE_TASK,
+    STORE_TASK,
+    TRANSLATE_TASK,
+    Article,
+)
+from workers import resources, stages, store
+from workers.app import app
+from workers.errors import PermanentError
+from workers.resources import TRANSIENT_ERRORS
+
+log = logging.getLogger("transcrawl.tasks")
+
+MAX_TRANSIENT_RETRIES = 8
+MAX_UNEXPECTED_RETRIES = 2
+
+
+def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:
+    """Full-jitter exponential backoff (seconds) for the ``retries``-th retry."""
+    return random.uniform(0, min(cap, base * 2**retries))
+
+
+def run_with_fate(task: Task, stage: str, message: dict[str, Any], step: Callable[[], Any]) -> Any:
+    """Run ``step``; on failure retry or record, so that no message ends silently."""
+    _tag(message)
+    try:
+        return step()
+    except Retry:
+        raise
+    except PermanentError as exc:
+        fail(stage, message, exc.reason, exc.detail)
+    except SoftTimeLimitExceeded:
+        fail(stage, message, "timeout", f"{stage} ran past its soft time limit")
+    except TRANSIENT_ERRORS as exc:
+        _retry(task, stage, message, exc, MAX_TRANSIENT_RETRIES)
+    except Exception as exc:  # a bug or an input we did not foresee: retry a little, then record
+        log.exception("%s failed for %s", stage, message.get("url"))
+        _retry(task, stage, message, exc, MAX_UNEXPECTED_RETRIES)
+    return None
+
+
+def _retry(task: Task, stage: str, message: dict[str, Any], exc: Exception, limit: int) -> None:
+    try:
+        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=limit)
+    except MaxRetriesExceededError:
+        fail(stage, message, type(exc).__name__, f"gave up after {limit} retries: {exc}")
+    except Retry:
+        raise
+    except Exception:  # task.retry re-raises exc itself once max_retries is exceeded
+        fail(stage, message, type(exc).__name__, f"gave up after {limit} retries: {exc}")
+
+
+def fail(stage: str, message: dict[str, Any], reason: str, detail: str) -> None:
+    """Send a failure to be recorded (by a store worker) with what is needed to replay it."""
+    log.warning("%s failed for %s: %s (%s)", stage, message.get("url"), reason, detail)
+    app.send_task(FAILURE_TASK, args=[{
+        "url": message.get("url"), "site": message.get("site"), "stage": stage,
+        "reason": reason, "detail": detail, "raw_key": message.get("raw_key"), "payload": message,
+    }])
+
+
+@app.task(name=EXTRACT_TASK, bind=True, acks_late=True)
+def extract(self: Task, message: dict[str, Any]) -> None:
+    def step() -> None:
+        article = stages.extract(resources.redis_client(), message)
+        forward(article)
+
+    run_with_fate(self, "extract", message, step)
+
+
+@app.task(name=TRANSLATE_TASK, bind=True, acks_late=True)
+def translate(self: Task, message: dict[str, Any]) -> None:
+    def step() -> None:
+        article = stages.translate(resources.translator(), Article.from_json(message))
+        app.send_task(STORE_TASK, args=[article.to_json()])
+
+    run_with_fate(self, "translate", message, step)
+
+
+@app.task(name=STORE_TASK, bind=True, acks_late=True)
+def store_article(self: Task, message: dict[str, Any]) -> None:
+    def step() -> None:
+        article = Article.from_json(message)
+        with resources.connection() as conn:
+            store.upsert_article(conn, article)
+        if article.raw_key:  # the claim check is spent only once the article is safe in Postgres
+            resources.redis_client().delete(article.raw_key)
+
+    run_with_fate(self, "store", message, step)
+
+
+@app.task(name=FAILURE_TASK, bind=True, acks_late=True, max_retries=None)
+def record_failure(self: Task, failure: dict[str, Any]) -> None:
+    # Only transient errors are possible here; keep trying (with backoff) until Postgres answers.
+    try:
+        with resources.connection() as conn:
+            store.record_failure(conn, failure)
+    except TRANSIENT_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60.0)) from exc
+
+
+def forward(article: Article) -> None:
+    """The next hop after extraction: translate, or straight to store for English."""
+    name = TRANSLATE_TASK if stages.needs_translation(article) else STORE_TASK
+    app.send_task(name, args=[article.to_json()])
+
+
+def _tag(message: dict[str, Any]) -> None:
+    try:
+        import sentry_sdk
+
+        sentry_sdk.set_tag("site", message.get("site"))
+        sentry_sdk.set_tag("url", message.get("url"))
+    except Exception:  # Sentry must never break a task
+        pass

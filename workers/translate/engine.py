@@ -1,0 +1,307 @@
+"""The translation step: load models lazily, split text, batch sentences, translate, reassemble.
+
+Models are CTranslate2 Transformers with SentencePiece vocabularies (the zh→en default is
+OPUS-MT by Jörg Tiedemann and Santhosh Thottingal, CC-BY 4.0). One :class:`Translator` lives in
+each worker process and keeps a few models loaded (LRU); nothing is loaded before first use, so
+a pre-fork parent never opens a model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import ctranslate2
+import sentencepiece
+
+from schemas.contract import Article, ArticleStatus
+from transcrawl.settings import Settings
+from workers.errors import TranslationFailed
+from workers.translate.memory import TranslationMemory
+from workers.translate.models import InstalledModel, ModelNotInstalled, find_model
+from workers.translate.segment import clean, needs_translation, split_long, split_sentences
+
+log = logging.getLogger(__name__)
+
+MAX_SOURCE_TOKENS = 200  # longer sentences are split before they reach the model
+MAX_DECODING_LENGTH = 512
+NO_REPEAT_NGRAM_SIZE = 0  # 0 = off; see docs/benchmarks.md for why
+_COMPUTE_TYPES = {"cpu": ("int8", "int8_float32", "float32"), "cuda": ("int8_float16", "float16", "float32")}
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """A model in memory: its CTranslate2 translator and source SentencePiece processor."""
+
+    info: InstalledModel
+    key: str
+    ct2: Any  # ctranslate2.Translator (or a test double with translate_batch)
+    spm: sentencepiece.SentencePieceProcessor
+
+    def tokenize(self, text: str) -> list[str]:
+        return list(self.spm.encode(text, out_type=str))
+
+
+@dataclasses.dataclass
+class TranslateStats:
+    """Counters over the life of a Translator, for logs and benchmarks."""
+
+    sentences: int = 0
+    memory_hits: int = 0
+    translated: int = 0
+    failed_sentences: int = 0
+    engine_calls: int = 0
+    source_tokens: int = 0
+    target_tokens: int = 0
+
+
+@dataclasses.dataclass
+class _Job:
+    """Sentences of one call: each paragraph is a list of literals (str) or unit numbers (int)."""
+
+    layout: list[list[list[str | int]]]
+    units: list[list[str]] = dataclasses.field(default_factory=list)  # token pieces
+    texts: list[str] = dataclasses.field(default_factory=list)
+    index: dict[str, int] = dataclasses.field(default_factory=dict)
+    failed: int = 0
+
+
+class Translator:
+    """Translates documents into English; one per worker process (see :func:`get_translator`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.memory = TranslationMemory()
+        self.stats = TranslateStats()
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def device(self) -> tuple[str, str]:
+        """The (device, compute type) models load on: CPU int8 unless a GPU is there or asked for."""
+        device = self.settings.translate_device
+        if device == "auto":
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        compute = self.settings.translate_compute_type
+        if compute == "auto":
+            supported = ctranslate2.get_supported_compute_types(device)
+            compute = next((c for c in _COMPUTE_TYPES.get(device, ()) if c in supported), "default")
+        return device, compute
+
+    def threads(self) -> tuple[int, int]:
+        """(inter_threads, intra_threads), intra taken from the usable cores when set to 0."""
+        inter = max(1, self.settings.inter_threads)
+        intra = self.settings.intra_threads
+        if intra <= 0:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            intra = max(1, (cores or 1) // inter)
+        return inter, intra
+
+    def model(self, source: str, target: str = "en") -> LoadedModel:
+        """The loaded model for a pair, loading it (and evicting the least recently used) if needed."""
+        info = _find(self.settings.models_path, source, target)
+        key = f"{info.source}-{info.target}"
+        with self._lock:
+            loaded = self._models.get(key)
+            if loaded is not None and loaded.key == _model_key(info):
+                self._models.move_to_end(key)
+                return loaded
+            loaded = self._load(info)
+            self._models[key] = loaded
+            while len(self._models) > max(1, self.settings.models_loaded_max):
+                evicted, _ = self._models.popitem(last=False)
+                log.info("unloaded translation model %s", evicted)
+            return loaded
+
+    def loaded_pairs(self) -> list[str]:
+        return list(self._models)
+
+    def translate_documents(
+        self, source: str, documents: list[list[str]], *, beam_size: int | None = None
+    ) -> list[list[str]]:
+        """Translate documents (lists of paragraphs) into English, keeping their shape."""
+        return self._translate(source, documents, beam_size)[0]
+
+    def translate_article(self, article: Article) -> Article:
+        """A copy of ``article`` with its title and paragraphs in English and status translated."""
+        paragraphs = article.text.split("\n")
+        (title, text), job, loaded = self._translate(article.language, [[article.title], paragraphs])
+        if job.units and job.failed == len(job.units):
+            raise TranslationFailed(f"the {loaded.info.name} engine failed on every sentence")
+        return dataclasses.replace(
+            article,
+            title_en=title[0],
+            text_en="\n".join(text),
+            translated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            translation_model=loaded.info.name,
+            status=ArticleStatus.TRANSLATED,
+            status_reason=None,
+        )
+
+    def _translate(
+        self, source: str, documents: list[list[str]], beam_size: int | None
+    ) -> tuple[list[list[str]], _Job, LoadedModel]:
+        loaded = self.model(source)
+        beam = beam_size or self.settings.beam_size
+        job = _Job(layout=[])
+        for doc in documents:
+            job.layout.append([_plan_paragraph(loaded, paragraph, source, job) for paragraph in doc])
+        results = self._translate_units(loaded, job, beam)
+        out = [
+            [" ".join(s if isinstance(s, str) else results[s] for s in para) if para else "" for para in doc]
+            for doc in job.layout
+        ]
+        return out, job, loaded
+
+    def _translate_units(self, loaded: LoadedModel, job: _Job, beam: int) -> list[str]:
+        results: list[str | None] = [None] * len(job.units)
+        todo = []
+        for i, text in enumerate(job.texts):
+            results[i] = self.memory.get(loaded.key, beam, text)
+            if results[i] is None:
+                todo.append(i)
+        self.stats.memory_hits += len(job.units) - len(todo)
+        todo.sort(key=lambda i: len(job.units[i]))
+        chunks = list(_chunks(todo, job.units, self.settings.max_batch_tokens))
+        inter, _ = self.threads()
+        if inter > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(max_workers=inter) as pool:
+                outputs = list(pool.map(lambda c: self._run(loaded, job, c, beam), chunks))
+        else:
+            outputs = [self._run(loaded, job, c, beam) for c in chunks]
+        for chunk, translations in zip(chunks, outputs, strict=True):
+            for i, translation in zip(chunk, translations, strict=True):
+                if translation is None:
+                    job.failed += 1
+                    results[i] = job.texts[i]
+                else:
+                    self.memory.put(loaded.key, beam, job.texts[i], translation)
+                    results[i] = translation
+        return [r if r is not None else "" for r in results]
+
+    def _run(self, loaded: LoadedModel, job: _Job, chunk: list[int], beam: int) -> list[str | None]:
+        """Translate one batch; if the engine fails, bisect to find and pass through the culprits."""
+        batch = [job.units[i] for i in chunk]
+        longest = max(len(tokens) for tokens in batch)
+        try:
+            self.stats.engine_calls += 1
+            results = loaded.ct2.translate_batch(
+                batch,
+                beam_size=beam,
+                max_batch_size=self.settings.max_batch_tokens,
+                batch_type="tokens",
+                max_decoding_length=min(2 * longest + 10, MAX_DECODING_LENGTH),
+                no_repeat_ngram_size=NO_REPEAT_NGRAM_SIZE,
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad sentence must not sink an article
+            if len(chunk) == 1:
+                self.stats.failed_sentences += 1
+                log.warning("translation engine failed on a sentence (%s): %.80r", exc, job.texts[chunk[0]])
+                return [None]
+            half = len(chunk) // 2
+            return self._run(loaded, job, chunk[:half], beam) + self._run(loaded, job, chunk[half:], beam)
+        out: list[str | None] = []
+        for i, result in zip(chunk, results, strict=True):
+            pieces = result.hypotheses[0]
+            self.stats.source_tokens += len(job.units[i])
+            self.stats.target_tokens += len(pieces)
+            text = "".join(pieces).replace("\u2581", " ").strip()
+            out.append(text or job.texts[i])
+        self.stats.translated += len(chunk)
+        return out
+
+    def _load(self, info: InstalledModel) -> LoadedModel:
+        device, compute = self.device()
+        inter, intra = self.threads()
+        spm_path = next((info.path / n for n in ("sentencepiece.model", "source.spm") if (info.path / n).is_file()), None)
+        try:
+            if spm_path is None:
+                raise FileNotFoundError(f"{info.path}: no sentencepiece.model or source.spm")
+            spm = sentencepiece.SentencePieceProcessor(model_file=str(spm_path))
+            ct2 = ctranslate2.Translator(
+                str(info.path / "model"), device=device, compute_type=compute,
+                inter_threads=inter, intra_threads=intra,
+            )
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise TranslationFailed(f"cannot load model {info.name}: {exc}", reason="model_load_failed") from exc
+        log.info("loaded translation model %s on %s/%s (%d×%d threads)", info.name, device, compute, inter, intra)
+        return LoadedModel(info=info, key=_model_key(info), ct2=ct2, spm=spm)
+
+
+def _plan_paragraph(loaded: LoadedModel, paragraph: str, source: str, job: _Job) -> list[str | int]:
+    """Literals and unit numbers for one paragraph; letterless text passes through untouched."""
+    text = clean(paragraph)
+    if not text.strip():
+        return [paragraph] if paragraph else []
+    if not needs_translation(text):
+        return [text.strip()]
+    segments: list[str | int] = []
+    count = lambda s: len(loaded.tokenize(s))  # noqa: E731
+    for sentence in split_sentences(text, source):
+        if not needs_translation(sentence):
+            segments.append(sentence)
+            continue
+        for piece in split_long(sentence, count, MAX_SOURCE_TOKENS):
+            index = job.index.get(piece)
+            if index is None:
+                index = job.index[piece] = len(job.units)
+                job.units.append(loaded.tokenize(piece))
+                job.texts.append(piece)
+            segments.append(index)
+    return segments
+
+
+def _chunks(todo: Sequence[int], units: list[list[str]], budget: int) -> list[list[int]]:
+    """Group length-sorted units so that each group's padded size stays within ``budget`` tokens."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for i in todo:
+        width = len(units[i]) + 1
+        if current and (len(current) + 1) * width > budget:
+            chunks.append(current)
+            current = []
+        current.append(i)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _find(models_dir: Path, source: str, target: str) -> InstalledModel:
+    for code in dict.fromkeys((source, source.replace("_", "-").split("-")[0].lower())):
+        found = find_model(models_dir, code, target)
+        if found is not None:
+            return found
+    raise ModelNotInstalled(source, target)
+
+
+def _model_key(info: InstalledModel) -> str:
+    return f"{info.source}-{info.target}/{info.name}/{info.installed_at}"
+
+
+_translator: Translator | None = None
+_translator_lock = threading.Lock()
+
+
+def get_translator(settings: Settings) -> Translator:
+    """The process-wide Translator, created on first use (so never in a parent before fork)."""
+    global _translator
+    with _translator_lock:
+        if _translator is None or _translator.settings != settings:
+            _translator = Translator(settings)
+        return _translator
+
+
+def _forget_after_fork() -> None:
+    global _translator, _translator_lock
+    _translator, _translator_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
