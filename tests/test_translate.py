@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import shutil
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import workers.translate.engine as engine
 from schemas.contract import Article, ArticleStatus
 from tests.support.tiny_model import build_tiny_model
 from transcrawl.settings import Settings
+from workers.errors import TranslationFailed
 from workers.translate import (
     ModelNotInstalled,
     Translator,
@@ -152,12 +154,15 @@ def test_failing_sentence_is_passed_through_and_counted(translator: Translator) 
 
 
 def test_long_paragraph_without_punctuation(translator: Translator) -> None:
-    words = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(50_000))
+    known = "北京是中国的首都今天新闻报道城市人民政府经济发展"
+    words = "".join(random.Random(1).choices(known, k=50_000))
     started = time.monotonic()
     out = translator.translate_documents("zh", [[words]])
     assert time.monotonic() - started < 20
     assert out[0][0]
+    assert translator.stats.translated > 50  # windows of at most MAX_SOURCE_TOKENS
     double = echo(translator, "zh")
+    translator.memory.clear()
     out = translator.translate_documents("zh", [[words]])
     assert out[0][0].replace(" ", "") == words  # split into windows, nothing lost
     assert len(double.calls) >= 1
@@ -260,3 +265,13 @@ def test_real_chinese_translation(real_models: Path) -> None:
     assert "Beijing" in out[0][0] and "capital" in out[0][0]
     assert "German" in out[1][0] and out[1][1] == ""
     assert "\u2581" not in out[1][0]
+
+
+def test_engine_failing_everything_fails_the_article(translator: Translator) -> None:
+    echo(translator, "de")
+    article = Article(
+        url="https://example.de/b", site="example", country="de", language="de", title="BOOM",
+        text="BOOM eins.", authors=[], published_at=None, fetched_at="2024-01-01T00:00:00+00:00",
+    )
+    with pytest.raises(TranslationFailed):
+        translator.translate_article(article)

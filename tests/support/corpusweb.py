@@ -6,12 +6,13 @@ import gzip
 import json
 import os
 import re
-from datetime import datetime
+import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from transcrawl.newsweb import LocalArticle, LocalSite
+from transcrawl.newsweb import HOST, LocalArticle, LocalSite
 
 # The corpus uses a few non-ISO country codes; the registry wants ISO 3166 alpha-2.
 COUNTRY_FIXES = {"uk": "gb", "ind": "in"}
@@ -36,10 +37,11 @@ def corpus_sites(
 ) -> tuple[list[LocalSite], dict[str, dict[str, Any]]]:
     """One :class:`LocalSite` per publisher of the corpus, and its ground truth.
 
-    The ground truth maps each *served path* (``/YYYY/MM/DD/slug.html``, no tracking parameters) to its
-    index row (url, publisher, country, title, body, authors, publishing_date, ...), keyed per site:
-    ``truth[site_id][path]``. Served URLs need the running web's ports, so use :func:`truth_by_url`
-    once it runs. Sites come in index order; ``max_sites`` and ``per_site`` cut them down.
+    The ground truth maps each served article URL (``http://127.0.0.1:PORT/YYYY/MM/DD/slug.html``, as
+    the registry, feeds and sitemaps expose it, without tracking parameters) to its index row (url,
+    publisher, country, title, body, authors, publishing_date, ...). To know the URLs up front, each
+    site gets a free port now (``LocalSite.port``) that :class:`~transcrawl.newsweb.NewsWeb` binds at
+    start. Sites come in index order; ``max_sites`` and ``per_site`` cut them down.
     """
     root = shared / "corpus" / "news"
     rows = [json.loads(line) for line in (root / "index.jsonl").read_text(encoding="utf-8").splitlines() if line]
@@ -48,16 +50,25 @@ def corpus_sites(
         grouped.setdefault(site_id(row["publisher"]), []).append(row)
     sites: list[LocalSite] = []
     truth: dict[str, dict[str, Any]] = {}
-    for sid, members in list(grouped.items())[:max_sites]:
+    chosen = list(grouped.items())[:max_sites]
+    for (sid, members), port in zip(chosen, free_ports(len(chosen)), strict=True):
         site, paths = _site(root, sid, members[:per_site])
+        site.port = port
         sites.append(site)
-        truth[sid] = paths
+        truth.update((f"http://{HOST}:{site.port}{path}", row) for path, row in paths.items())
     return sites, truth
 
 
-def truth_by_url(web: Any, truth: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Served article URL -> index row, for a running :class:`~transcrawl.newsweb.NewsWeb`."""
-    return {web.origin(sid) + path: row for sid, paths in truth.items() for path, row in paths.items()}
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports free right now (the OS picks them; a tiny race with other processes remains)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:  # all held open at once, so the OS cannot hand out one port twice
+            probe.bind((HOST, 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def site_id(publisher: str) -> str:
@@ -76,7 +87,7 @@ def _site(root: Path, sid: str, rows: list[dict[str, Any]]) -> tuple[LocalSite, 
             slug=_unique_slug(row["url"], {a.slug for a in articles}),
             title=row["title"],
             html=html,
-            published=datetime.fromisoformat(row["publishing_date"]),
+            published=_aware(datetime.fromisoformat(row["publishing_date"])),
         )
         articles.append(article)
         paths[article.path()] = row
@@ -88,11 +99,18 @@ def _site(root: Path, sid: str, rows: list[dict[str, Any]]) -> tuple[LocalSite, 
 def _unique_slug(url: str, taken: set[str]) -> str:
     path = unquote(urlsplit(url).path).lower()
     path = re.sub(r"\.s?html?$|\.php$", "", path)
-    slug = re.sub(r"[^a-z0-9]+", "-", path).strip("-")[-80:].strip("-") or "article"
+    words = re.sub(r"[^a-z0-9]+", "-", path).strip("-").split("-")
+    while len(words) > 1 and len("-".join(words)) > 80:
+        words.pop(0)  # the end of a news URL's path is the most specific part
+    slug = "-".join(words)[:80] or "article"
     candidate, counter = slug, 2
     while candidate in taken:
         candidate, counter = f"{slug}-{counter}", counter + 1
     return candidate
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # a few rows carry no offset
 
 
 def _language(html: bytes) -> str | None:

@@ -132,7 +132,7 @@ class Translator:
     def translate_article(self, article: Article) -> Article:
         """A copy of ``article`` with its title and paragraphs in English and status translated."""
         paragraphs = article.text.split("\n")
-        (title, text), job, loaded = self._translate(article.language, [[article.title], paragraphs])
+        (title, text), job, loaded = self._translate(article.language, [[article.title], paragraphs], None)
         if job.units and job.failed == len(job.units):
             raise TranslationFailed(f"the {loaded.info.name} engine failed on every sentence")
         return dataclasses.replace(
@@ -167,6 +167,7 @@ class Translator:
             results[i] = self.memory.get(loaded.key, beam, text)
             if results[i] is None:
                 todo.append(i)
+        self.stats.sentences += len(job.units)
         self.stats.memory_hits += len(job.units) - len(todo)
         todo.sort(key=lambda i: len(job.units[i]))
         chunks = list(_chunks(todo, job.units, self.settings.max_batch_tokens))

@@ -147,7 +147,7 @@ def _install_path(
             root = path
         name, meta = _assemble(root, staging)
         src = source_lang or meta.get("from_code") or meta.get("source")
-        tgt = target_lang or meta.get("to_code") or meta.get("target")
+        tgt = target_lang or meta.get("to_code") or meta.get("target") or "en"
         if not src or not tgt:
             raise ValueError(f"{path}: no language pair in its metadata; pass source_lang/target_lang")
         manifest = {

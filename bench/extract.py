@@ -1,0 +1,213 @@
+"""Benchmark: our extract_article against raw trafilatura on the shared news corpus, same run."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import sys
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import trafilatura  # noqa: E402
+
+from workers.errors import BadPage  # noqa: E402
+from workers.extraction import extract_article  # noqa: E402
+
+DOCS = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Extraction"
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+
+
+def default_corpus() -> Path:
+    shared = Path(os.environ.get("TRANSCRAWL_SHARED") or ROOT.parent / "shared")
+    return shared / "corpus" / "news" / "index.jsonl"
+
+
+@dataclass
+class Page:
+    url: str
+    html: bytes
+    gold: dict[str, Any]
+
+
+@dataclass
+class Scores:
+    """Per-page scores of one extractor, and its total time."""
+
+    name: str
+    precision: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+    f1: list[float] = field(default_factory=list)
+    title: list[bool] = field(default_factory=list)
+    date: list[bool] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, float]:
+        mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
+        return {"precision": mean(self.precision), "recall": mean(self.recall), "f1": mean(self.f1),
+                "title": mean(self.title), "date": mean(self.date), "errors": self.errors,
+                "pages_per_s": len(self.f1) / self.seconds if self.seconds else 0.0}
+
+
+def load_pages(index: Path, limit: int | None = None) -> list[Page]:
+    pages = []
+    for line in index.read_text(encoding="utf-8").splitlines()[:limit]:
+        row = json.loads(line)
+        pages.append(Page(row["url"], gzip.decompress((index.parent / row["file"]).read_bytes()), row))
+    return pages
+
+
+def tokens(text: str) -> Counter[str]:
+    """Bag of words, each CJK character a word of its own."""
+    return Counter(_TOKEN.findall(text.casefold()))
+
+
+def body_prf(predicted: str, gold: str) -> tuple[float, float, float]:
+    ours, theirs = tokens(predicted), tokens(gold)
+    common = sum((ours & theirs).values())
+    if not common:
+        return 0.0, 0.0, 0.0
+    p, r = common / sum(ours.values()), common / sum(theirs.values())
+    return p, r, 2 * p * r / (p + r)
+
+
+def norm_title(title: str) -> str:
+    """Case, whitespace, punctuation, symbols and invisible characters do not count."""
+    chars = (" " if unicodedata.category(c)[0] in "PSZ" else "" if unicodedata.category(c) == "Cf" else c
+             for c in unicodedata.normalize("NFKC", title or "").casefold())
+    return " ".join("".join(chars).split())
+
+
+def days(value: str | None) -> set[str]:
+    """Calendar day as written and in UTC: either may be what the gold data recorded."""
+    if not value:
+        return set()
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return {value.strip()[:10]}
+    out = {parsed.date().isoformat()}
+    if parsed.tzinfo:
+        out.add(parsed.astimezone(timezone.utc).date().isoformat())
+    return out
+
+
+def ours(page: Page) -> dict[str, Any] | None:
+    try:
+        result = extract_article(page.html, page.url)
+    except BadPage:
+        return None
+    return {"text": result.text, "title": result.title, "date": result.published_at}
+
+
+def raw_trafilatura(page: Page) -> dict[str, Any] | None:
+    doc = trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True)
+    return None if doc is None else {"text": doc.text or "", "title": doc.title, "date": doc.date}
+
+
+def score(scores: Scores, page: Page, out: dict[str, Any] | None, verbose: bool) -> None:
+    gold = page.gold
+    if out is None:
+        scores.errors += 1
+        out = {"text": "", "title": "", "date": None}
+    p, r, f = body_prf(out["text"], gold["body"])
+    scores.precision.append(p)
+    scores.recall.append(r)
+    scores.f1.append(f)
+    scores.title.append(norm_title(out["title"]) == norm_title(gold["title"]))
+    if gold.get("publishing_date"):
+        scores.date.append(bool(days(out["date"]) & days(gold["publishing_date"])))
+    if verbose:
+        _explain(scores.name, page, out, f, p, r)
+
+
+def _explain(name: str, page: Page, out: dict[str, Any], f: float, p: float, r: float) -> None:
+    gold = page.gold
+    if f < 0.9:
+        print(f"[{name}] body F1 {f:.2f} P {p:.2f} R {r:.2f}  {page.url}")
+    if norm_title(out["title"]) != norm_title(gold["title"]):
+        print(f"[{name}] title {out['title']!r} != {gold['title']!r}")
+    if gold.get("publishing_date") and not days(out["date"]) & days(gold["publishing_date"]):
+        print(f"[{name}] date {out['date']} != {gold['publishing_date']}  {page.url}")
+
+
+def run(pages: list[Page], verbose: bool = False, raw: bool = True) -> dict[str, Scores]:
+    """Score each extractor on every page, alternating which runs first so caches favour neither."""
+    runners: dict[str, Callable[[Page], dict[str, Any] | None]] = {"ours": ours}
+    if raw:
+        runners["trafilatura"] = raw_trafilatura
+    results = {name: Scores(name) for name in runners}
+    for fn in runners.values():
+        fn(pages[0])  # warm-up: lazy model loads are not what we measure
+    for i, page in enumerate(pages):
+        order = list(runners.items())
+        for name, fn in order if i % 2 == 0 else reversed(order):
+            start = time.perf_counter()
+            out = fn(page)
+            results[name].seconds += time.perf_counter() - start
+            score(results[name], page, out, verbose)
+    return results
+
+
+def table(results: dict[str, Scores], n_pages: int) -> str:
+    lines = [f"{n_pages} pages. Body: bag-of-tokens precision/recall/F1 per page (CJK characters one "
+             "token each), averaged; title: exact after folding case, spaces and punctuation; "
+             "date: same calendar day.", "",
+             "| extractor | body P | body R | body F1 | title exact | date day | no article | pages/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, s in results.items():
+        m = s.summary()
+        lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
+                     f"{m['title']:.3f} | {m['date']:.3f} | {m['errors']} | {m['pages_per_s']:.1f} |")
+    if "trafilatura" in results:
+        speed = results["ours"].summary()["pages_per_s"] / results["trafilatura"].summary()["pages_per_s"]
+        lines += ["", f"Speed of ours relative to raw trafilatura: {speed:.0%}."]
+    return "\n".join(lines)
+
+
+def write_docs(body: str, corpus: Path) -> None:
+    section = (f"{SECTION}\n\nCommand: `python bench/extract.py` (corpus: `{corpus}`; "
+               f"measured {datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} CPUs, one process).\n"
+               "Raw trafilatura is `bare_extraction(html, url=url, with_metadata=True)`, default "
+               f"settings, on the same pages in the same run.\n\n{body}\n")
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
+    start = text.find(SECTION + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        nxt = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + (text[nxt:] if nxt >= 0 else "")
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=default_corpus(), help="index.jsonl of the corpus")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pages")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print every miss")
+    parser.add_argument("--no-docs", action="store_true", help=f"do not update {DOCS.name}")
+    args = parser.parse_args()
+    pages = load_pages(args.corpus, args.limit)
+    results = run(pages, verbose=args.verbose)
+    report = table(results, len(pages))
+    print(report)
+    if not args.no_docs and args.limit is None:
+        write_docs(report, args.corpus)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""``extract_article``: decode, parse once, then pick each field from the source that deserves it."""
+
+from __future__ import annotations
+
+import logging
+
+import lxml.html
+from lxml.etree import ParserError
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+
+from workers.errors import BadPage
+from workers.extraction import body, metadata
+from workers.extraction.decode import decode_html
+from workers.extraction.fields import site_keys
+from workers.extraction.language import detect_language, normalise_code
+from workers.extraction.result import Extracted
+from workers.extraction.structured import PageMeta, read_page_meta
+
+log = logging.getLogger(__name__)
+
+MIN_WORDS = 25  # below this (and below MIN_CJK) a page is a teaser, a paywall or an index
+MIN_CJK = 60
+THIN_WORDS = 150  # kept, but flagged: short pages are often cut off
+THIN_CJK = 300
+
+
+def extract_article(html: bytes | str, url: str, *, declared_language: str | None = None,
+                    content_type: str | None = None,
+                    overrides: dict[str, str] | None = None) -> Extracted:
+    """Extract one article from a raw page, or raise ``BadPage`` saying why not."""
+    overrides = overrides or {}
+    text, _charset = decode_html(html, content_type)
+    tree = _parse(text)
+    page = read_page_meta(tree)
+    keys = site_keys(url, metadata.site_names(page))
+    flags: list[str] = []
+    sources: dict[str, str] = {}
+
+    title, sources["title"] = metadata.choose_title(page, keys, tree, overrides.get("title_pattern"))
+    authors, sources["authors"] = metadata.choose_authors(page, keys, tree)
+    published, sources["published_at"], rejected = metadata.choose_date(page, tree, url)
+    paras, sources["text"] = _body(tree, url, page, overrides.get("body_selector"), flags)
+    article_text = "\n".join(paras)
+    words, cjk = body.word_count(article_text)
+    if words < MIN_WORDS and cjk < MIN_CJK:
+        raise BadPage(f"{words} words of article text: thin or paywalled page", reason="no_text")
+
+    prior = declared_language or _page_language(page)
+    language, used_prior = detect_language(article_text, prior)
+    sources["language"] = "declared" if used_prior else "py3langid"
+    flags += _quality_flags(words, cjk, title, published, authors, used_prior, rejected, page)
+    return Extracted(title=title, text=article_text, authors=authors, published_at=published,
+                     language=language, sources=sources, flags=flags)
+
+
+def _parse(text: str) -> HtmlElement:
+    """One parse per page, trafilatura's way; plain lxml when its sanity checks say no."""
+    tree = None
+    try:
+        tree = load_html(text)
+    except (ValueError, TypeError, ParserError) as err:
+        log.info("trafilatura could not load the page: %r", err)
+    if tree is None:
+        try:
+            tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"))
+        except (ValueError, ParserError) as err:
+            raise BadPage(f"lxml cannot parse the page: {err}", reason="not_html") from err
+    return tree
+
+
+def _body(tree: HtmlElement, url: str, page: PageMeta, selector: str | None,
+          flags: list[str]) -> tuple[list[str], str]:
+    if selector:
+        paras = body.select_blocks(tree, selector)
+        if paras:
+            return paras, "override"
+        flags.append("selector_missed")
+    paras = body.paragraphs(body.trafilatura_text(tree, url))
+    article_body = max((a.get("articleBody") for a in page.ld_articles
+                        if isinstance(a.get("articleBody"), str)), key=len, default="")
+    if article_body:
+        paras, source = body.reconcile(paras, article_body)
+    else:
+        source = "trafilatura" if paras else "none"
+    if not paras:
+        paras, source = body.walk_blocks(tree), "markup"
+        flags.append("fallback_body")
+    return paras, source
+
+
+def _page_language(page: PageMeta) -> str | None:
+    for article in page.ld_articles:
+        lang = article.get("inLanguage")
+        if isinstance(lang, str) and normalise_code(lang):
+            return lang
+    for value in (page.html_lang, page.first("og:locale", "content-language", "language", "dc.language")):
+        if normalise_code(value):
+            return value
+    return None
+
+
+def _quality_flags(words: int, cjk: int, title: str, published: str | None, authors: list[str],
+                   used_prior: bool, rejected_ld: bool, page: PageMeta) -> list[str]:
+    flags = []
+    if words < THIN_WORDS and cjk < THIN_CJK:
+        flags.append("thin")
+    if not title:
+        flags.append("no_title")
+    if not published:
+        flags.append("no_date")
+    if not authors:
+        flags.append("no_author")
+    if used_prior:
+        flags.append("language_from_prior")
+    if rejected_ld or page.ld_errors:
+        flags.append("bad_json_ld")
+    return flags

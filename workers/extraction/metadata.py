@@ -1,0 +1,113 @@
+"""Field-by-field choice between JSON-LD, meta tags, markup and htmldate for title, authors, date."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import htmldate
+from lxml.html import HtmlElement
+from trafilatura.metadata import extract_author, extract_title
+
+from workers.extraction.fields import clean_authors, clean_text, iso_date, parse_date, squash, strip_site_name
+from workers.extraction.structured import PageMeta
+
+_DATE_META = (
+    "article:published_time", "og:article:published_time", "datepublished", "published_time",
+    "article.published", "pubdate", "publishdate", "publish-date", "publish_date", "date",
+    "dc.date.issued", "dc.date", "dcterms.issued", "dcterms.created", "sailthru.date",
+    "parsely-pub-date", "og:published_time", "datecreated",
+)
+_AUTHOR_META = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author", "byl",
+                "citation_author", "dcterms.creator")
+_SITE_META = ("og:site_name", "application-name", "apple-mobile-web-app-title", "twitter:site")
+
+
+def site_names(page: PageMeta) -> list[str]:
+    names = [page.first(key) or "" for key in _SITE_META]
+    return [n.lstrip("@") for n in names + page.ld_site_names if n]
+
+
+def _ld_text(value: Any) -> str | None:
+    """A JSON-LD text field, which may lie about its type (list, dict, number)."""
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str)), None)
+    return clean_text(value) if isinstance(value, str) and value.strip() else None
+
+
+def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
+                 pattern: str | None) -> tuple[str, str]:
+    """The headline: a site's own pattern, else JSON-LD, else the title most sources agree on."""
+    if pattern:
+        match = re.search(pattern, page.title)
+        if match and match.groupdict().get("title"):
+            return clean_text(match.group("title")), "override"
+    for article in page.ld_articles:
+        headline = _ld_text(article.get("headline")) or _ld_text(article.get("name"))
+        if headline and 3 <= len(headline) <= 400 and squash(headline) not in keys:
+            return strip_site_name(headline, keys), "json-ld"
+    candidates = [
+        ("og:title", page.first("og:title")), ("twitter:title", page.first("twitter:title")),
+        ("title", page.title), *(("h1", h) for h in page.h1[:2]),
+    ]
+    cleaned = [(src, strip_site_name(clean_text(v), keys)) for src, v in candidates if v]
+    cleaned = [(src, v) for src, v in cleaned if v and squash(v) not in keys]
+    if not cleaned:
+        fallback = extract_title(tree)
+        return (clean_text(fallback), "trafilatura") if fallback else ("", "none")
+    votes: dict[str, int] = {}
+    for _, value in cleaned:
+        votes[squash(value)] = votes.get(squash(value), 0) + 1
+    # The visible headline (h1) wins ties: og:title is often a rewrite for social media.
+    order = {"h1": 0, "title": 1, "og:title": 2, "twitter:title": 3}
+    best = max(cleaned, key=lambda c: (votes[squash(c[1])], -order[c[0]]))
+    return best[1], best[0]
+
+
+def choose_authors(page: PageMeta, keys: set[str], tree: HtmlElement) -> tuple[list[str], str]:
+    for article in page.ld_articles:
+        names = clean_authors(_ld_people(article.get("author")), keys)
+        if names:
+            return names, "json-ld"
+    for key in _AUTHOR_META:
+        names = clean_authors(page.meta.get(key, []), keys)
+        if names:
+            return names, f"meta:{key}"
+    byline = extract_author(tree)
+    names = clean_authors(byline.split(";"), keys) if byline else []
+    return names, ("byline" if names else "none")
+
+
+def _ld_people(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        name = value.get("name")
+        return [name] if isinstance(name, str) else _ld_people(name) if isinstance(name, list) else []
+    if isinstance(value, list):
+        return [n for item in value[:20] for n in _ld_people(item)]
+    return []
+
+
+def choose_date(page: PageMeta, tree: HtmlElement, url: str,
+                now: datetime | None = None) -> tuple[str | None, str, bool]:
+    """Return ``(iso date, source, rejected_ld)``; a future or absurd date is ignored."""
+    rejected = False
+    for article in page.ld_articles:
+        for key in ("datePublished", "dateCreated"):
+            raw = _ld_text(article.get(key))
+            if raw:
+                parsed = parse_date(raw, now=now)
+                if parsed:
+                    return iso_date(parsed), "json-ld", rejected
+                rejected = True
+    for key in _DATE_META:
+        for raw in page.meta.get(key, []):
+            parsed = parse_date(raw, now=now)
+            if parsed:
+                return iso_date(parsed), f"meta:{key}", rejected
+    found = htmldate.find_date(tree, extensive_search=True, original_date=True, url=url,
+                               outputformat="%Y-%m-%dT%H:%M:%S%z")
+    parsed = parse_date(found, now=now) if found else None
+    return (iso_date(parsed), "htmldate", rejected) if parsed else (None, "none", rejected)

@@ -1,0 +1,22 @@
+"""The extraction result handed to the pipeline and to ``transcrawl extract``."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass
+class Extracted:
+    """One article as extracted from one page, with where each field came from."""
+
+    title: str
+    text: str  # paragraphs separated by "\n", none empty
+    authors: list[str]  # clean names: no "By", no site names, no duplicates
+    published_at: str | None  # ISO 8601 with time zone, or None
+    language: str  # ISO 639-1
+    sources: dict[str, str]  # field -> source ("json-ld", "og:title", "trafilatura", ...)
+    flags: list[str]  # quality flags ("thin", "no_date", ...)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
