@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import workers.translate.engine as engine
+import workers.translate.loading as loading
 from schemas.contract import Article, ArticleStatus
 from tests.support.tiny_model import build_tiny_model
 from transcrawl.settings import Settings
@@ -216,8 +216,8 @@ def test_reinstalled_model_is_reloaded(models_dir: Path, tmp_path: Path) -> None
 
 def test_device_choice(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert Translator(Settings(models_dir=models_dir)).device() == ("cpu", "int8")
-    monkeypatch.setattr(engine.ctranslate2, "get_cuda_device_count", lambda: 1)
-    monkeypatch.setattr(engine.ctranslate2, "get_supported_compute_types", lambda d: {"int8_float16", "float16"})
+    monkeypatch.setattr(loading.ctranslate2, "get_cuda_device_count", lambda: 1)
+    monkeypatch.setattr(loading.ctranslate2, "get_supported_compute_types", lambda d: {"int8_float16", "float16"})
     assert Translator(Settings(models_dir=models_dir)).device() == ("cuda", "int8_float16")
     forced = Settings(models_dir=models_dir, translate_device="cpu", translate_compute_type="float32")
     assert Translator(forced).device() == ("cpu", "float32")

@@ -63,6 +63,7 @@ class LocalArticle:
     published: datetime  # tz-aware
     section: str = "news"
     summary: str = ""  # the RSS/Atom description, when given
+    content_type: str = HTML  # e.g. "application/pdf" to serve a non-page under an article URL
 
     def __post_init__(self) -> None:
         if self.published.tzinfo is None:
@@ -154,7 +155,7 @@ class NewsWeb:
         server.daemon_threads = True
         self._servers[site_id] = server
         self._ports[site_id] = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, name=f"newsweb-{site_id}", daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=f"newsweb-{site_id}", daemon=True)
         thread.start()
 
     # -- addresses ---------------------------------------------------------------------------
@@ -349,7 +350,7 @@ def _build(site: LocalSite, origin: str, articles: list[LocalArticle], modified:
         return (HTML, _listing(site, f"Tag: {path[5:]}", tagged), modified) if tagged else None
     for article in articles:
         if article.path() == path:
-            return HTML, article.html.replace(ORIGIN_PLACEHOLDER, origin.encode()), article.published
+            return article.content_type, article.html.replace(ORIGIN_PLACEHOLDER, origin.encode()), article.published
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from importlib import resources
@@ -43,8 +44,13 @@ def site_from_document(document: dict[str, Any]) -> LocalSite:
     )
 
 
-def render_article(site: dict[str, Any], story: dict[str, Any], siblings: list[dict[str, Any]] = ()) -> LocalArticle:  # type: ignore[assignment]
-    """Render one story of a site document into a :class:`LocalArticle` (a full HTML5 page)."""
+def render_article(
+    site: dict[str, Any], story: dict[str, Any], siblings: Sequence[dict[str, Any]] = ()
+) -> LocalArticle:
+    """Render one story of a site document into a :class:`LocalArticle` (a full HTML5 page).
+
+    ``siblings`` (the site's other stories) feed the inline promo and the "most read" box.
+    """
     published = datetime.fromisoformat(story["published"])
     if published.tzinfo is None:
         raise ValueError(f"{site['id']}/{story['slug']}: published needs a time zone")
@@ -83,6 +89,7 @@ def _json_ld(site: dict[str, Any], story: dict[str, Any], url: str) -> str:
 
 
 def _page(site: dict[str, Any], story: dict[str, Any], article: LocalArticle, others: list[dict[str, Any]]) -> str:
+    """The whole page: the story wrapped in the boilerplate real sites carry (banner, nav, promos, footer)."""
     labels = site["labels"]
     url = _ORIGIN + article.path()
     title, summary, name = escape(story["title"]), escape(story.get("summary", "")), escape(site["name"])
@@ -90,7 +97,8 @@ def _page(site: dict[str, Any], story: dict[str, Any], article: LocalArticle, ot
     when = article.published.strftime(site["date_format"])
     paragraphs = [f"<p>{escape(p)}</p>" for p in story["paragraphs"]]
     if others:  # an inline promo inside the article body, as real sites do
-        promo = f'<aside class="inline-promo"><strong>{escape(labels["also_read"])}</strong> ' + _a(others[0]) + "</aside>"
+        also = escape(labels["also_read"])
+        promo = f'<aside class="inline-promo"><strong>{also}</strong> {_a(others[0])}</aside>'
         paragraphs.insert(min(2, len(paragraphs)), promo)
     nav = "".join(f'<li><a href="/tag/{escape(k)}">{escape(v)}</a></li>' for k, v in site["sections"].items())
     most_read = "".join(f"<li>{_a(o)}</li>" for o in others[:3])

@@ -103,3 +103,42 @@ def reconcile(paras: list[str], article_body: str) -> tuple[list[str], str]:
 
 def _share_in(words: list[str], bag: Counter[str]) -> float:
     return sum(1 for w in words if w in bag) / len(words)
+
+
+_CREDIT = re.compile(r"©|\bgetty\b|\bafp\b|\breuters\b|\bdpa\b|\bimago\b|\bshutterstock\b|"
+                     r"^(?:foto|photo|bild|image|quelle|source|credit)s?\s*:", re.I)
+
+
+def drop_chrome(paras: list[str], title: str, authors: list[str]) -> list[str]:
+    """Drop what is page furniture, not article: the headline again, bylines, photo credits,
+    bare dates, and short lines repeated down the page (consent and embed placeholders)."""
+    counts = Counter(paras)
+    title_key = _key(title)
+    author_words = {w for a in authors for w in tokens(a)}
+    out = []
+    for para in paras:
+        words = tokens(para)
+        short = len(words) <= 10
+        if title_key and _key(para) == title_key:
+            continue
+        if counts[para] > 1 and len(para) < 300:
+            continue
+        if short and (_CREDIT.search(para) or _is_byline(words, author_words) or _is_date_line(para)):
+            continue
+        out.append(para)
+    return out
+
+
+def _key(text: str) -> str:
+    return "".join(tokens(text))
+
+
+def _is_byline(words: list[str], author_words: set[str]) -> bool:
+    if not author_words or not words:
+        return False
+    return sum(1 for w in words if w in author_words) >= max(1, len(words) - 2)
+
+
+def _is_date_line(para: str) -> bool:
+    digits = sum(ch.isdigit() for ch in para)
+    return digits >= 4 and digits >= len(para.replace(" ", "")) * 0.3

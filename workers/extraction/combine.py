@@ -41,6 +41,8 @@ def extract_article(html: bytes | str, url: str, *, declared_language: str | Non
     authors, sources["authors"] = metadata.choose_authors(page, keys, tree)
     published, sources["published_at"], rejected = metadata.choose_date(page, tree, url)
     paras, sources["text"] = _body(tree, url, page, overrides.get("body_selector"), flags)
+    if sources["text"] != "override":
+        paras = body.drop_chrome(paras, title, authors)
     article_text = "\n".join(paras)
     words, cjk = body.word_count(article_text)
     if words < MIN_WORDS and cjk < MIN_CJK:

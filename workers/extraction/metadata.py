@@ -21,6 +21,8 @@ _DATE_META = (
 )
 _AUTHOR_META = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author", "byl",
                 "citation_author", "dcterms.creator")
+# "Headline | DW | 28.04.2023": a day.month.year date in the title is the publication day.
+_DOTTED_DATE = re.compile(r"(?<![\d.])([0-3]?\d)\.([01]?\d)\.((?:19|20)\d\d)(?![\d.])")
 _SITE_META = ("og:site_name", "application-name", "apple-mobile-web-app-title", "twitter:site")
 
 
@@ -107,6 +109,11 @@ def choose_date(page: PageMeta, tree: HtmlElement, url: str,
             parsed = parse_date(raw, now=now)
             if parsed:
                 return iso_date(parsed), f"meta:{key}", rejected
+    for text in (page.title, page.first("og:title") or ""):
+        match = _DOTTED_DATE.search(text)
+        parsed = parse_date(f"{match[3]}-{int(match[2]):02d}-{int(match[1]):02d}", now=now) if match else None
+        if parsed:
+            return iso_date(parsed), "title", rejected
     found = htmldate.find_date(tree, extensive_search=True, original_date=True, url=url,
                                outputformat="%Y-%m-%dT%H:%M:%S%z")
     parsed = parse_date(found, now=now) if found else None

@@ -52,6 +52,11 @@ def read_page_meta(tree: HtmlElement) -> PageMeta:
         content = tag.get("content")
         if key and content:
             page.meta.setdefault(key.strip().lower(), []).append(content)
+    # Microdata on visible elements, e.g. <time itemprop="datePublished" datetime="...">.
+    for tag in tree.xpath("//*[@itemprop='datePublished'][not(self::meta)]")[:5]:
+        value = tag.get("datetime") or tag.get("content")
+        if value:
+            page.meta.setdefault("datepublished", []).append(value)
     title = next(tree.iter("title"), None)
     page.title = _text(title) if title is not None else ""
     page.h1 = [t for t in (_text(h) for h in _limited(tree.iter("h1"), 5)) if t]

@@ -3,7 +3,8 @@
 The default zh→en model is OPUS-MT by Jörg Tiedemann and Santhosh Thottingal (CC-BY 4.0).
 """
 
-from workers.translate.engine import LoadedModel, TranslateStats, Translator, get_translator
+from workers.translate.engine import TranslateStats, Translator, get_translator
+from workers.translate.loading import LoadedModel
 from workers.translate.memory import TranslationMemory
 from workers.translate.models import (
     InstalledModel,

@@ -16,17 +16,19 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
-
-import ctranslate2
-import sentencepiece
 
 from schemas.contract import Article, ArticleStatus
 from transcrawl.settings import Settings
 from workers.errors import TranslationFailed
+from workers.translate.loading import (
+    LoadedModel,
+    choose_device,
+    choose_threads,
+    find_installed,
+    load_model,
+    model_key,
+)
 from workers.translate.memory import TranslationMemory
-from workers.translate.models import InstalledModel, ModelNotInstalled, find_model
 from workers.translate.segment import clean, needs_translation, split_long, split_sentences
 
 log = logging.getLogger(__name__)
@@ -34,20 +36,6 @@ log = logging.getLogger(__name__)
 MAX_SOURCE_TOKENS = 200  # longer sentences are split before they reach the model
 MAX_DECODING_LENGTH = 512
 NO_REPEAT_NGRAM_SIZE = 0  # 0 = off; see docs/benchmarks.md for why
-_COMPUTE_TYPES = {"cpu": ("int8", "int8_float32", "float32"), "cuda": ("int8_float16", "float16", "float32")}
-
-
-@dataclasses.dataclass
-class LoadedModel:
-    """A model in memory: its CTranslate2 translator and source SentencePiece processor."""
-
-    info: InstalledModel
-    key: str
-    ct2: Any  # ctranslate2.Translator (or a test double with translate_batch)
-    spm: sentencepiece.SentencePieceProcessor
-
-    def tokenize(self, text: str) -> list[str]:
-        return list(self.spm.encode(text, out_type=str))
 
 
 @dataclasses.dataclass
@@ -86,34 +74,22 @@ class Translator:
 
     def device(self) -> tuple[str, str]:
         """The (device, compute type) models load on: CPU int8 unless a GPU is there or asked for."""
-        device = self.settings.translate_device
-        if device == "auto":
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        compute = self.settings.translate_compute_type
-        if compute == "auto":
-            supported = ctranslate2.get_supported_compute_types(device)
-            compute = next((c for c in _COMPUTE_TYPES.get(device, ()) if c in supported), "default")
-        return device, compute
+        return choose_device(self.settings)
 
     def threads(self) -> tuple[int, int]:
         """(inter_threads, intra_threads), intra taken from the usable cores when set to 0."""
-        inter = max(1, self.settings.inter_threads)
-        intra = self.settings.intra_threads
-        if intra <= 0:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-            intra = max(1, (cores or 1) // inter)
-        return inter, intra
+        return choose_threads(self.settings)
 
     def model(self, source: str, target: str = "en") -> LoadedModel:
         """The loaded model for a pair, loading it (and evicting the least recently used) if needed."""
-        info = _find(self.settings.models_path, source, target)
+        info = find_installed(self.settings.models_path, source, target)
         key = f"{info.source}-{info.target}"
         with self._lock:
             loaded = self._models.get(key)
-            if loaded is not None and loaded.key == _model_key(info):
+            if loaded is not None and loaded.key == model_key(info):
                 self._models.move_to_end(key)
                 return loaded
-            loaded = self._load(info)
+            loaded = load_model(info, self.settings)
             self._models[key] = loaded
             while len(self._models) > max(1, self.settings.models_loaded_max):
                 evicted, _ = self._models.popitem(last=False)
@@ -218,23 +194,6 @@ class Translator:
         self.stats.translated += len(chunk)
         return out
 
-    def _load(self, info: InstalledModel) -> LoadedModel:
-        device, compute = self.device()
-        inter, intra = self.threads()
-        spm_path = next((info.path / n for n in ("sentencepiece.model", "source.spm") if (info.path / n).is_file()), None)
-        try:
-            if spm_path is None:
-                raise FileNotFoundError(f"{info.path}: no sentencepiece.model or source.spm")
-            spm = sentencepiece.SentencePieceProcessor(model_file=str(spm_path))
-            ct2 = ctranslate2.Translator(
-                str(info.path / "model"), device=device, compute_type=compute,
-                inter_threads=inter, intra_threads=intra,
-            )
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise TranslationFailed(f"cannot load model {info.name}: {exc}", reason="model_load_failed") from exc
-        log.info("loaded translation model %s on %s/%s (%d×%d threads)", info.name, device, compute, inter, intra)
-        return LoadedModel(info=info, key=_model_key(info), ct2=ct2, spm=spm)
-
 
 def _plan_paragraph(loaded: LoadedModel, paragraph: str, source: str, job: _Job) -> list[str | int]:
     """Literals and unit numbers for one paragraph; letterless text passes through untouched."""
@@ -242,7 +201,7 @@ def _plan_paragraph(loaded: LoadedModel, paragraph: str, source: str, job: _Job)
     if not text.strip():
         return [paragraph] if paragraph else []
     if not needs_translation(text):
-        return [text.strip()]
+        return [text]
     segments: list[str | int] = []
     count = lambda s: len(loaded.tokenize(s))  # noqa: E731
     for sentence in split_sentences(text, source):
@@ -272,18 +231,6 @@ def _chunks(todo: Sequence[int], units: list[list[str]], budget: int) -> list[li
     if current:
         chunks.append(current)
     return chunks
-
-
-def _find(models_dir: Path, source: str, target: str) -> InstalledModel:
-    for code in dict.fromkeys((source, source.replace("_", "-").split("-")[0].lower())):
-        found = find_model(models_dir, code, target)
-        if found is not None:
-            return found
-    raise ModelNotInstalled(source, target)
-
-
-def _model_key(info: InstalledModel) -> str:
-    return f"{info.source}-{info.target}/{info.name}/{info.installed_at}"
 
 
 _translator: Translator | None = None

@@ -1,0 +1,279 @@
+"""Extraction step: field precedence, cleaning, every BadPage reason, hostile input, corpus quality."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from workers.errors import BadPage
+from workers.extraction import MAX_HTML_BYTES, Extracted, extract_article, extract_file
+from workers.extraction.fields import clean_authors, parse_date, site_keys, strip_site_name
+from workers.extraction.language import detect_language
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TRANSCRAWL_SHARED") or ROOT.parent / "shared")
+CORPUS = SHARED / "corpus" / "news"
+URL = "https://www.example-times.com/world/2024/05/03/story.html"
+
+EN = ("The city council voted on Tuesday to expand the bus network after months of debate. "
+      "Officials said the new routes would connect the northern suburbs with the hospital and "
+      "the university, cutting journeys by almost twenty minutes for thousands of commuters.")
+DE = ("Der Stadtrat hat am Dienstag nach monatelanger Debatte beschlossen, das Busnetz auszubauen. "
+      "Die neuen Linien sollen die nördlichen Vororte mit dem Krankenhaus und der Universität "
+      "verbinden und die Fahrzeit für Tausende Pendler um fast zwanzig Minuten verkürzen. Größe!")
+
+
+def page(head: str = "", body: str = "", lang: str = "en", paras: tuple[str, ...] = (EN, EN[::-1], EN)) -> str:
+    text = "".join(f"<p>{p}</p>" for p in paras)
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">{head}</head><body>'
+            f'<nav><a href="/">Home</a> <a href="/world">World</a></nav>{body}'
+            f"<article>{text}</article><footer>© Example Times</footer></body></html>")
+
+
+def ld(**fields: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps({"@type": "NewsArticle", **fields})}</script>'
+
+
+# --- field precedence -------------------------------------------------------------------------
+
+def test_json_ld_beats_meta_and_markup() -> None:
+    head = (ld(headline="Council expands bus network", datePublished="2024-05-03T17:47:42+02:00",
+               author=[{"@type": "Person", "name": "Jane Doe"}])
+            + '<meta property="og:title" content="Buses for everyone">'
+            + '<meta property="article:published_time" content="2024-04-01T10:00:00Z">'
+            + '<meta name="author" content="Someone Else"><title>Buses! | Example Times</title>')
+    result = extract_article(page(head, "<h1>Buses!</h1>"), URL)
+    assert isinstance(result, Extracted)
+    assert result.title == "Council expands bus network"
+    assert result.published_at == "2024-05-03T17:47:42+02:00"
+    assert result.authors == ["Jane Doe"]
+    assert result.sources["title"] == result.sources["published_at"] == result.sources["authors"] == "json-ld"
+    assert result.language == "en"
+    assert set(result.to_json()) == {"title", "text", "authors", "published_at", "language", "sources", "flags"}
+
+
+def test_meta_tags_when_no_json_ld() -> None:
+    head = ('<meta property="og:title" content="Council expands bus network | Example Times">'
+            '<meta property="og:site_name" content="Example Times">'
+            '<meta property="article:published_time" content="2024-05-03T15:47:42Z">'
+            '<meta name="author" content="By Jane Doe">'
+            "<title>Council expands bus network | Example Times</title>")
+    result = extract_article(page(head, "<h1>Council expands bus network</h1>"), URL)
+    assert result.title == "Council expands bus network"
+    assert result.published_at == "2024-05-03T15:47:42+00:00"
+    assert result.sources["published_at"] == "meta:article:published_time"
+    assert result.authors == ["Jane Doe"]
+
+
+def test_text_keeps_paragraphs_and_drops_chrome() -> None:
+    result = extract_article(page("<title>Buses</title>"), URL)
+    lines = result.text.split("\n")
+    assert len(lines) >= 2 and all(line.strip() for line in lines)
+    assert "Home" not in result.text and "©" not in result.text
+    assert result.sources["text"].startswith("trafilatura")
+
+
+# --- single fields ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "url", "names", "expected"), [
+    ("Big news today | Example Times", URL, ["Example Times"], "Big news today"),
+    ("Big news today - Golem.de", "https://www.golem.de/news/x.html", [], "Big news today"),
+    ("Example Times: Big news today", URL, [], "Big news today"),
+    ("Ukraine: what next? – DW – 13.06.2023", "https://www.dw.com/de/a-1", ["DW"], "Ukraine: what next?"),
+    ("Story | The Gateway Pundit | by Jane Doe", "https://www.thegatewaypundit.com/x", [], "Story"),
+    ("宮崎県で震度5弱：朝日新聞デジタル", "https://www.asahi.com/a", ["朝日新聞デジタル"], "宮崎県で震度5弱"),
+    ("Left - Right: a headline with a dash", URL, ["Example Times"], "Left - Right: a headline with a dash"),
+])
+def test_title_site_name_is_stripped(raw: str, url: str, names: list[str], expected: str) -> None:
+    assert strip_site_name(raw, site_keys(url, names)) == expected
+
+
+def test_authors_are_clean_names() -> None:
+    keys = site_keys(URL, ["Example Times"])
+    raw = ["By Jane Doe", "Example Times", "jane doe", "John Roe and Ann Poe",
+           "https://www.example-times.com/author/max-mustermann", "https://facebook.com/page", "Von Eva Maier"]
+    assert clean_authors(raw, keys) == ["Jane Doe", "John Roe", "Ann Poe", "Max Mustermann", "Eva Maier"]
+
+
+def test_dates_carry_a_time_zone() -> None:
+    assert parse_date("2024-05-03T17:47:42+02:00").isoformat() == "2024-05-03T17:47:42+02:00"
+    assert parse_date("2024-05-03 15:47:42").isoformat() == "2024-05-03T15:47:42+00:00"
+    assert parse_date("Fri, 03 May 2024 15:47:42 GMT").isoformat() == "2024-05-03T15:47:42+00:00"
+    assert parse_date("2999-01-01T00:00:00Z") is None  # the future is a lie
+    assert parse_date("1970-01-01") is None
+    assert parse_date("yesterday") is None
+
+
+def test_language_prior_decides_short_text_only() -> None:
+    assert detect_language("Ja", "de-AT") == ("de", True)
+    assert detect_language(EN * 2, "de") == ("en", False)
+    assert detect_language(DE, None) == ("de", False)
+    result = extract_article(page(paras=(DE, DE[::-1], DE), lang="de"), URL, declared_language="de")
+    assert result.language == "de"
+
+
+# --- bad pages: each reason, fast -------------------------------------------------------------
+
+@pytest.mark.parametrize(("data", "content_type", "reason"), [
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", None, "not_html"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(200), None, "not_html"),
+    (b"<html>" + b"\x00\x01\x02\x03" * 500, None, "not_html"),
+    (b"<html><body><p>fine</p></body></html>", "image/jpeg", "not_html"),
+    (b"just some words without any markup at all", "text/plain", "not_html"),
+    (b"", None, "empty_page"),
+    (b"  \n\t ", None, "empty_page"),
+    (b"<html><body><p>Subscribe to read the full story.</p></body></html>", None, "no_text"),
+])
+def test_bad_pages_say_why(data: bytes, content_type: str | None, reason: str) -> None:
+    with pytest.raises(BadPage) as caught:
+        extract_article(data, URL, content_type=content_type)
+    assert caught.value.reason == reason
+    if reason == "no_text":
+        assert "thin or paywalled page" in caught.value.detail
+
+
+def test_huge_page_is_rejected_fast() -> None:
+    data = b"<html><body>" + b"<p>word word</p>" * (MAX_HTML_BYTES // 16) + b"</body></html>"
+    start = time.perf_counter()
+    with pytest.raises(BadPage) as caught:
+        extract_article(data, URL)
+    assert caught.value.reason == "page_too_large"
+    assert time.perf_counter() - start < 0.5
+
+
+def test_undecodable_bytes() -> None:
+    noise = bytes(range(0x80, 0x100)) * 40
+    with pytest.raises(BadPage) as caught:
+        extract_article(b"<html><body><p>" + noise + b"</p></body></html>", URL, content_type="text/html")
+    assert caught.value.reason == "undecodable"
+
+
+# --- hostile input ----------------------------------------------------------------------------
+
+def test_truncated_html_still_gives_an_article() -> None:
+    full = page(ld(headline="Council expands bus network"), paras=(EN, EN, EN[::-1], EN))
+    result = extract_article(full[: int(len(full) * 0.8)].encode(), URL)
+    assert result.title == "Council expands bus network"
+    assert "bus network" in result.text
+
+
+@pytest.mark.parametrize(("data", "content_type"), [
+    (page(paras=(DE, DE[::-1], DE), lang="de").replace("utf-8", "iso-8859-1").encode("utf-8"), None),
+    (page(paras=(DE, DE[::-1], DE), lang="de").replace('<meta charset="utf-8">', "").encode("cp1252"), None),
+    (page(paras=(DE, DE[::-1], DE), lang="de").replace('<meta charset="utf-8">', "").encode("latin-1"),
+     "text/html; charset=ISO-8859-1"),
+    (page(paras=(DE, DE[::-1], DE), lang="de").encode("utf-16"), "text/html"),
+])
+def test_wrong_or_missing_charset(data: bytes, content_type: str | None) -> None:
+    result = extract_article(data, URL, content_type=content_type)
+    assert "Größe" in result.text and "verkürzen" in result.text
+
+
+def test_deeply_nested_markup_is_bounded() -> None:
+    deep = "<div>" * 20000 + f"<p>{EN}</p><p>{EN[::-1]}</p>" + "</div>" * 20000
+    start = time.perf_counter()
+    try:
+        result = extract_article(page(body=deep), URL)
+        assert "bus network" in result.text
+    except BadPage as err:
+        assert err.reason in {"no_text", "not_html"}
+    assert time.perf_counter() - start < 10
+
+
+def test_lying_json_ld_is_ignored() -> None:
+    head = (ld(headline={"text": "not a string"}, datePublished="2999-01-01T00:00:00Z", author=42,
+               articleBody=["nonsense"])
+            + '<script type="application/ld+json">{"@type": "NewsArticle", "headline": </script>'
+            + '<meta property="article:published_time" content="2024-05-03T15:47:42Z">'
+            + "<title>Council expands bus network - Example Times</title>")
+    result = extract_article(page(head, "<h1>Council expands bus network</h1>"), URL)
+    assert result.title == "Council expands bus network"
+    assert result.published_at == "2024-05-03T15:47:42+00:00"
+    assert "bad_json_ld" in result.flags
+
+
+def test_str_input_and_binary_disguised_as_html() -> None:
+    assert extract_article(page(), URL).text  # str input is accepted as is
+    with pytest.raises(BadPage):
+        extract_article(os.urandom(4096), URL, content_type="text/html")
+
+
+# --- overrides ---------------------------------------------------------------------------------
+
+def test_overrides_on_handwritten_page() -> None:
+    html = page("<title>[World] Council expands bus network ++ Example Times</title>",
+                body=f'<div class="story"><p>{DE}</p><p>{DE[::-1]}</p></div>')
+    result = extract_article(html, URL, overrides={
+        "body_selector": "div.story", "title_pattern": r"^\[\w+\] (?P<title>.+?) \+\+"})
+    assert result.title == "Council expands bus network"
+    assert result.text.split("\n") == [DE, DE[::-1]]
+    assert result.sources["text"] == result.sources["title"] == "override"
+    missed = extract_article(html, URL, overrides={"body_selector": "div.nowhere"})
+    assert "selector_missed" in missed.flags and missed.text
+
+
+# --- corpus ------------------------------------------------------------------------------------
+
+def _bench() -> object:
+    spec = importlib.util.spec_from_file_location("bench_extract", ROOT / "bench" / "extract.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+needs_corpus = pytest.mark.skipif(not (CORPUS / "index.jsonl").exists(),
+                                  reason=f"shared news corpus absent at {CORPUS} (set TRANSCRAWL_SHARED)")
+
+
+def _corpus_row(url_part: str) -> dict:
+    for line in (CORPUS / "index.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if url_part in row["url"]:
+            return row
+    raise LookupError(url_part)
+
+
+@pytest.mark.shared
+@needs_corpus
+@pytest.mark.parametrize(("url_part", "selector", "pattern"), [
+    ("derstandard.at", "div.article-body", r"^(?P<title>.+?) - [^-]+ - derStandard"),
+    ("euronews.com/2024/04/30/swedish", "div.c-article-content", r"^(?P<title>.+?) \| Euronews"),
+])
+def test_overrides_on_corpus_pages(url_part: str, selector: str, pattern: str) -> None:
+    bench, row = _bench(), _corpus_row(url_part)
+    html = gzip.decompress((CORPUS / row["file"]).read_bytes())
+    result = extract_article(html, row["url"], overrides={"body_selector": selector, "title_pattern": pattern})
+    assert result.sources["text"] == result.sources["title"] == "override"
+    assert bench.norm_title(result.title) == bench.norm_title(row["title"])  # type: ignore[attr-defined]
+    assert bench.body_prf(result.text, row["body"])[2] >= 0.9  # type: ignore[attr-defined]
+
+
+@pytest.mark.shared
+@needs_corpus
+def test_extract_file_on_saved_pages(tmp_path: Path) -> None:
+    row = _corpus_row("derstandard.at")
+    good = extract_file(str(CORPUS / row["file"]))
+    assert good["path"].endswith(".html.gz") and good["title"] and "error" not in good
+    (tmp_path / "doc.html").write_bytes(b"%PDF-1.4 binary")
+    assert extract_file(str(tmp_path / "doc.html"))["error"].startswith("not_html")
+    assert "error" in extract_file(str(tmp_path / "missing.html.gz"))
+
+
+@pytest.mark.shared
+@needs_corpus
+def test_corpus_quality_every_second_page() -> None:
+    """Aggregate quality on half the corpus (for time); thresholds sit a little under the bench."""
+    bench = _bench()
+    pages = bench.load_pages(CORPUS / "index.jsonl")[::2]  # type: ignore[attr-defined]
+    scores = bench.run(pages, raw=False)["ours"].summary()  # type: ignore[attr-defined]
+    assert scores["errors"] == 0
+    assert scores["f1"] >= 0.95, scores
+    assert scores["title"] >= 0.78, scores
+    assert scores["date"] >= 0.97, scores
