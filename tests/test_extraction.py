@@ -6,6 +6,7 @@ import gzip
 import importlib.util
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -24,12 +25,18 @@ URL = "https://www.example-times.com/world/2024/05/03/story.html"
 EN = ("The city council voted on Tuesday to expand the bus network after months of debate. "
       "Officials said the new routes would connect the northern suburbs with the hospital and "
       "the university, cutting journeys by almost twenty minutes for thousands of commuters.")
+EN2 = ("Critics argued that the plan ignores the western districts, where many residents still rely on "
+       "cars. The mayor promised a second phase next spring and said the budget would be reviewed.")
+EN3 = ("Bus drivers' unions welcomed the vote but warned that recruitment remains difficult, with "
+       "dozens of positions unfilled since the winter and overtime already at record levels.")
+DE2 = ("Kritiker bemängeln, dass die westlichen Stadtteile leer ausgehen. Der Bürgermeister versprach "
+       "eine zweite Ausbaustufe im kommenden Frühjahr und eine Überprüfung des Haushalts.")
 DE = ("Der Stadtrat hat am Dienstag nach monatelanger Debatte beschlossen, das Busnetz auszubauen. "
       "Die neuen Linien sollen die nördlichen Vororte mit dem Krankenhaus und der Universität "
       "verbinden und die Fahrzeit für Tausende Pendler um fast zwanzig Minuten verkürzen. Größe!")
 
 
-def page(head: str = "", body: str = "", lang: str = "en", paras: tuple[str, ...] = (EN, EN[::-1], EN)) -> str:
+def page(head: str = "", body: str = "", lang: str = "en", paras: tuple[str, ...] = (EN, EN2, EN3)) -> str:
     text = "".join(f"<p>{p}</p>" for p in paras)
     return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">{head}</head><body>'
             f'<nav><a href="/">Home</a> <a href="/world">World</a></nav>{body}'
@@ -114,7 +121,7 @@ def test_language_prior_decides_short_text_only() -> None:
     assert detect_language("Ja", "de-AT") == ("de", True)
     assert detect_language(EN * 2, "de") == ("en", False)
     assert detect_language(DE, None) == ("de", False)
-    result = extract_article(page(paras=(DE, DE[::-1], DE), lang="de"), URL, declared_language="de")
+    result = extract_article(page(paras=(DE, DE2), lang="de"), URL, declared_language="de")
     assert result.language == "de"
 
 
@@ -157,18 +164,18 @@ def test_undecodable_bytes() -> None:
 # --- hostile input ----------------------------------------------------------------------------
 
 def test_truncated_html_still_gives_an_article() -> None:
-    full = page(ld(headline="Council expands bus network"), paras=(EN, EN, EN[::-1], EN))
+    full = page(ld(headline="Council expands bus network"), paras=(EN, EN2, EN3))
     result = extract_article(full[: int(len(full) * 0.8)].encode(), URL)
     assert result.title == "Council expands bus network"
     assert "bus network" in result.text
 
 
 @pytest.mark.parametrize(("data", "content_type"), [
-    (page(paras=(DE, DE[::-1], DE), lang="de").replace("utf-8", "iso-8859-1").encode("utf-8"), None),
-    (page(paras=(DE, DE[::-1], DE), lang="de").replace('<meta charset="utf-8">', "").encode("cp1252"), None),
-    (page(paras=(DE, DE[::-1], DE), lang="de").replace('<meta charset="utf-8">', "").encode("latin-1"),
+    (page(paras=(DE, DE2), lang="de").replace("utf-8", "iso-8859-1").encode("utf-8"), None),
+    (page(paras=(DE, DE2), lang="de").replace('<meta charset="utf-8">', "").encode("cp1252"), None),
+    (page(paras=(DE, DE2), lang="de").replace('<meta charset="utf-8">', "").encode("latin-1"),
      "text/html; charset=ISO-8859-1"),
-    (page(paras=(DE, DE[::-1], DE), lang="de").encode("utf-16"), "text/html"),
+    (page(paras=(DE, DE2), lang="de").encode("utf-16"), "text/html"),
 ])
 def test_wrong_or_missing_charset(data: bytes, content_type: str | None) -> None:
     result = extract_article(data, URL, content_type=content_type)
@@ -176,7 +183,7 @@ def test_wrong_or_missing_charset(data: bytes, content_type: str | None) -> None
 
 
 def test_deeply_nested_markup_is_bounded() -> None:
-    deep = "<div>" * 20000 + f"<p>{EN}</p><p>{EN[::-1]}</p>" + "</div>" * 20000
+    deep = "<div>" * 20000 + f"<p>{EN}</p><p>{EN2}</p>" + "</div>" * 20000
     start = time.perf_counter()
     try:
         result = extract_article(page(body=deep), URL)
@@ -208,11 +215,11 @@ def test_str_input_and_binary_disguised_as_html() -> None:
 
 def test_overrides_on_handwritten_page() -> None:
     html = page("<title>[World] Council expands bus network ++ Example Times</title>",
-                body=f'<div class="story"><p>{DE}</p><p>{DE[::-1]}</p></div>')
+                body=f'<div class="story"><p>{DE}</p><p>{DE2}</p></div>')
     result = extract_article(html, URL, overrides={
         "body_selector": "div.story", "title_pattern": r"^\[\w+\] (?P<title>.+?) \+\+"})
     assert result.title == "Council expands bus network"
-    assert result.text.split("\n") == [DE, DE[::-1]]
+    assert result.text.split("\n") == [DE, DE2]
     assert result.sources["text"] == result.sources["title"] == "override"
     missed = extract_article(html, URL, overrides={"body_selector": "div.nowhere"})
     assert "selector_missed" in missed.flags and missed.text
@@ -224,6 +231,7 @@ def _bench() -> object:
     spec = importlib.util.spec_from_file_location("bench_extract", ROOT / "bench" / "extract.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 
@@ -242,16 +250,18 @@ def _corpus_row(url_part: str) -> dict:
 
 @pytest.mark.shared
 @needs_corpus
-@pytest.mark.parametrize(("url_part", "selector", "pattern"), [
-    ("derstandard.at", "div.article-body", r"^(?P<title>.+?) - [^-]+ - derStandard"),
-    ("euronews.com/2024/04/30/swedish", "div.c-article-content", r"^(?P<title>.+?) \| Euronews"),
+@pytest.mark.parametrize(("url_part", "selector", "pattern", "title"), [
+    ("derstandard.at", "div.article-body", r"^(?P<title>.+?) - [^-]+ - derStandard",
+     "Nach Kalifat-Rufen in Hamburg: Sind wir zu sanft zu Islamisten?"),
+    ("euronews.com/2024/04/30/swedish", "div.c-article-content", r"^(?P<title>.+?) \| Euronews",
+     "Swedish police to investigate reports of information leaks to violent gangs"),
 ])
-def test_overrides_on_corpus_pages(url_part: str, selector: str, pattern: str) -> None:
+def test_overrides_on_corpus_pages(url_part: str, selector: str, pattern: str, title: str) -> None:
     bench, row = _bench(), _corpus_row(url_part)
     html = gzip.decompress((CORPUS / row["file"]).read_bytes())
     result = extract_article(html, row["url"], overrides={"body_selector": selector, "title_pattern": pattern})
     assert result.sources["text"] == result.sources["title"] == "override"
-    assert bench.norm_title(result.title) == bench.norm_title(row["title"])  # type: ignore[attr-defined]
+    assert result.title == title  # the raw <title> through the pattern, whatever og:title says
     assert bench.body_prf(result.text, row["body"])[2] >= 0.9  # type: ignore[attr-defined]
 
 

@@ -165,10 +165,11 @@ def _accounted(conn: psycopg.Connection[Any], started: float) -> int:
 
 def _summary(settings: Settings, sites: list[reg.Site], reports: list[SiteReport], started: float) -> dict[str, Any]:
     with psycopg.connect(settings.database_url or "") as conn:
-        info = store.summary(conn)
+        ids = [s.id for s in sites]
+        info = store.summary(conn, sites=ids)
         sample = conn.execute(
             "SELECT site, language, title, title_en, left(text_en, 300) FROM articles"
-            " WHERE status = 'translated' ORDER BY id LIMIT 3").fetchall()
+            " WHERE status = 'translated' AND site = ANY(%s) ORDER BY id LIMIT 3", (ids,)).fetchall()
     return {
         "sites": len(sites),
         "pages_fetched": sum(r.pages_fetched for r in reports),

@@ -110,17 +110,23 @@ def untranslated_urls(conn: psycopg.Connection[Any], languages: Iterable[str] | 
     return [row[0] for row in cursor]
 
 
-def summary(conn: psycopg.Connection[Any], *, failures_limit: int = 10) -> dict[str, Any]:
-    """Counts for ``transcrawl status`` and the demo's closing summary."""
-    by_status = dict(conn.execute("SELECT status, count(*) FROM articles GROUP BY status").fetchall())
+def summary(conn: psycopg.Connection[Any], *, failures_limit: int = 10,
+            sites: list[str] | None = None) -> dict[str, Any]:
+    """Counts for ``transcrawl status`` and the demo's closing summary (optionally for ``sites``)."""
+    # "%(sites)s IS NULL OR site = ANY(...)": one parameterised query for both cases.
+    where = "(%(sites)s::text[] IS NULL OR site = ANY(%(sites)s::text[]))"
+    params = {"sites": sites, "limit": failures_limit}
+    by_status = dict(conn.execute(
+        f"SELECT status, count(*) FROM articles WHERE {where} GROUP BY status", params).fetchall())
     by_language = dict(conn.execute(
-        "SELECT language, count(*) FROM articles GROUP BY language ORDER BY count(*) DESC").fetchall())
+        f"SELECT language, count(*) FROM articles WHERE {where} GROUP BY language"
+        " ORDER BY count(*) DESC", params).fetchall())
     open_failures = conn.execute(
-        "SELECT stage, reason, count(*) FROM failures WHERE resolved_at IS NULL"
-        " GROUP BY stage, reason ORDER BY count(*) DESC").fetchall()
+        f"SELECT stage, reason, count(*) FROM failures WHERE resolved_at IS NULL AND {where}"
+        " GROUP BY stage, reason ORDER BY count(*) DESC", params).fetchall()
     recent = conn.execute(
-        "SELECT url, stage, reason, detail, last_failed_at FROM failures WHERE resolved_at IS NULL"
-        " ORDER BY last_failed_at DESC LIMIT %s", (failures_limit,)).fetchall()
+        f"SELECT url, stage, reason, detail, last_failed_at FROM failures WHERE resolved_at IS NULL"
+        f" AND {where} ORDER BY last_failed_at DESC LIMIT %(limit)s", params).fetchall()
     return {
         "articles": sum(by_status.values()),
         "by_status": by_status,

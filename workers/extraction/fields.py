@@ -12,7 +12,7 @@ _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
 _WS = re.compile(r"\s+")
 _SQUASH = re.compile(r"[\W_]+")
 # Separators sites put between headline and site name; a colon only when fullwidth (CJK).
-_TITLE_SEP = re.compile(r"\s+[|\-–—·•*/:]{1,2}\s+|\s*[|｜：]\s*|\s+::\s+")
+_TITLE_SEP = re.compile(r"\s+[|\-–—·•*/:]{1,2}\s+|\s*[|｜：]\s*|:\s+")
 _DATEISH = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 _BY = re.compile(
     r"^(?:by|von|par|por|door|di|da|av|af|od|autor(?:in)?|author|text|texto|written by|reported by)"
