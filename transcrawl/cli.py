@@ -58,6 +58,9 @@ def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, 
 
     sites = reg.select(reg.load(registry or settings.sites), site_ids)
     servers = _servers(settings, postgres=False)  # the crawler only talks to Redis
+    from transcrawl.observability import init_sentry
+
+    init_sentry(servers.settings, component="crawler")
     reports = run_crawl(sites, servers.settings, log_level=log_level)
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False))
@@ -230,6 +233,31 @@ def sites_list(settings: Settings, as_json: bool, registry: Path | None) -> None
         return
     for s in entries:
         click.echo(f"{s.id:28} {s.country} {s.language}  {s.homepage}")
+
+
+@sites.command("check")
+@click.argument("site_ids", nargs=-1)
+@click.option("--timeout", default=20.0, show_default=True, help="Seconds per feed or sitemap.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--registry", type=click.Path(path_type=Path))
+@click.pass_obj
+def sites_check(settings: Settings, site_ids: tuple[str, ...], timeout: float, as_json: bool,
+                registry: Path | None) -> None:
+    """Fetch every feed and sitemap of SITE_IDS (all when none) and report per site (needs internet)."""
+    from crawler import registry as reg
+    from crawler.check import check_sites
+
+    results = check_sites(reg.select(reg.load(registry or settings.sites), site_ids), timeout=timeout)
+    for result in results:
+        if as_json:
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            continue
+        click.echo(f"{result.site:32} {'ok' if result.ok else 'FAILED'}")
+        for source in result.results:
+            detail = f"{source.links} links" if source.ok else source.error
+            click.echo(f"    {source.kind:8} {source.status or '-':>4} {source.url}  {detail}")
+    if not all(r.ok for r in results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ def run_with_fate(task: Task, stage: str, message: dict[str, Any], step: Callabl
         _retry(task, stage, message, exc, MAX_TRANSIENT_RETRIES)
     except Exception as exc:  # a bug or an input we did not foresee: retry a little, then record
         log.exception("%s failed for %s", stage, message.get("url"))
+        _report(exc)
         _retry(task, stage, message, exc, MAX_UNEXPECTED_RETRIES)
     return None
 
@@ -124,10 +125,21 @@ def forward(article: Article) -> None:
 
 
 def _tag(message: dict[str, Any]) -> None:
+    """Every Sentry event from this task names the article's site and URL."""
     try:
         import sentry_sdk
 
         sentry_sdk.set_tag("site", message.get("site"))
         sentry_sdk.set_tag("url", message.get("url"))
     except Exception:  # Sentry must never break a task
+        pass
+
+
+def _report(exc: BaseException) -> None:
+    """Unexpected errors are bugs: send them to Sentry (a no-op without SENTRY_DSN)."""
+    try:
+        import sentry_sdk
+
+        sentry_sdk.capture_exception(exc)
+    except Exception:
         pass

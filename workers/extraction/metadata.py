@@ -45,16 +45,16 @@ def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
         match = re.search(pattern, page.title)
         if match and match.groupdict().get("title"):
             return clean_text(match.group("title")), "override"
-    for article in page.ld_articles:
-        headline = _ld_text(article.get("headline")) or _ld_text(article.get("name"))
-        if headline and 3 <= len(headline) <= 400 and squash(headline) not in keys:
-            return strip_site_name(headline, keys), "json-ld"
     candidates = [
         ("og:title", page.first("og:title")), ("twitter:title", page.first("twitter:title")),
         ("title", page.title), *(("h1", h) for h in page.h1[:2]),
     ]
     cleaned = [(src, strip_site_name(clean_text(v), keys)) for src, v in candidates if v]
     cleaned = [(src, v) for src, v in cleaned if v and squash(v) not in keys]
+    for article in page.ld_articles:
+        headline = _ld_text(article.get("headline")) or _ld_text(article.get("name"))
+        if headline and 3 <= len(headline) <= 400 and squash(headline) not in keys:
+            return headline_core(strip_site_name(headline, keys), [v for _, v in cleaned], "json-ld")
     if not cleaned:
         fallback = extract_title(tree)
         return (clean_text(fallback), "trafilatura") if fallback else ("", "none")
@@ -64,7 +64,47 @@ def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
     # The visible headline (h1) wins ties: og:title is often a rewrite for social media.
     order = {"h1": 0, "title": 1, "og:title": 2, "twitter:title": 3}
     best = max(cleaned, key=lambda c: (votes[squash(c[1])], -order[c[0]]))
-    return best[1], best[0]
+    return headline_core(best[1], [v for _, v in cleaned], best[0])
+
+
+# A kicker ("Evergrande: ...", "Vierschanzentournee | ...") or a section (" | Sport") set off
+# from the headline by a separator; a colon counts here, unlike in site-name stripping.
+_KICKER_END = re.compile(r"(?:\s+[|\-–—·•/]{1,2}|\s*[:|｜：])\s*$")
+_SECTION_START = re.compile(r"^(?:\s+[|\-–—·•/]{1,2}\s+|\s*[|｜]\s*)")
+_MIN_CORE_WORDS = 3
+
+
+def headline_core(title: str, others: list[str], source: str) -> tuple[str, str]:
+    """The headline without a kicker or section label that only some of the page's titles carry.
+
+    Publishers put a kicker or a section before or after the headline in some places (JSON-LD,
+    <title>) and not in others (og:title, <h1>). When another title equals ours less such a
+    separated segment, that shorter title is the headline itself.
+    """
+    best = title
+    for other in others:
+        core = _separated_core(title, other)
+        if core and len(core) < len(best):
+            best = core
+    return best, (source if best == title else f"{source}+core")
+
+
+def _separated_core(longer: str, shorter: str) -> str | None:
+    if len(shorter.split()) < _MIN_CORE_WORDS or len(shorter) >= len(longer):
+        return None
+    at = _fold(longer).find(_fold(shorter))
+    if at < 0:
+        return None
+    before, after = longer[:at], longer[at + len(shorter):]
+    if before and not _KICKER_END.search(before):
+        return None
+    if after and not _SECTION_START.match(after):
+        return None
+    return longer[at:at + len(shorter)].strip()
+
+
+def _fold(text: str) -> str:
+    return text.casefold().replace("\u2019", "'")
 
 
 def choose_authors(page: PageMeta, keys: set[str], tree: HtmlElement) -> tuple[list[str], str]:
