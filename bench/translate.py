@@ -177,17 +177,23 @@ def render(rows: list[Row], n: int, cores: int, peak_mb: float, memory_note: str
     return "\n".join(lines)
 
 
+NOTES = "<!-- notes: kept when the bench rewrites this section -->"
+
+
 def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the ``## Translation`` section, leaving the others alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    """Replace (or append) the ``## Translation`` section, leaving the others and its notes alone."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, l in enumerate(lines) if l.strip() == "## Translation"), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == "## Translation"), None)
     if start is None:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        text = "".join(lines[:start]) + section + ("\n" if end < len(lines) else "") + "".join(lines[end:])
-    path.write_text(text)
+        path.write_text(text.rstrip("\n") + "\n\n" + section)
+        return
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    old = "".join(lines[start:end])
+    notes = old[old.index(NOTES):].rstrip("\n") + "\n" if NOTES in old else ""
+    body = section.rstrip("\n") + "\n\n" + notes if notes else section
+    tail = "".join(lines[end:])
+    path.write_text("".join(lines[:start]) + body + ("\n" + tail if tail else ""))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "LOG_LEVEL": "INFO",
         "CLOSESPIDER_PAGECOUNT": settings.max_pages_per_run,
         "ITEM_PIPELINES": {"crawler.pipelines.RawPageQueuePipeline": 300},
+        "DOWNLOADER_MIDDLEWARES": {"crawler.backpressure.QueueBackpressure": 50},
+        "TRANSCRAWL_MAX_QUEUED_PAGES": settings.max_queued_pages,
         "TRANSCRAWL_REDIS_URL": settings.redis_url,
         "TRANSCRAWL_RAW_PAGE_TTL": settings.raw_page_ttl,
         "TRANSCRAWL_SEEN_MAX": settings.seen_max,

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
@@ -103,7 +104,7 @@ class NewsSpider(scrapy.Spider):
     def article_failed(self, failure: Failure) -> dict[str, Any] | None:
         """A dead article URL is recorded as a crawl failure, never silently dropped."""
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(IgnoreRequest):  # robots.txt said no: policy, not an error
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):  # robots.txt: policy, not an error
             self.crawler.stats.inc_value("transcrawl/articles_disallowed")
             return None
         self.crawler.stats.inc_value("transcrawl/article_errors")
@@ -152,8 +153,6 @@ def _local_origins(site: Site) -> tuple[str, ...]:
 
 
 def _failure_reason(failure: Failure) -> str:
-    from scrapy.spidermiddlewares.httperror import HttpError
-
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
     name = type(failure.value).__name__

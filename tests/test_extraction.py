@@ -86,6 +86,49 @@ def test_text_keeps_paragraphs_and_drops_chrome() -> None:
     assert result.sources["text"].startswith("trafilatura")
 
 
+def test_kicker_and_section_are_dropped_when_og_title_is_the_bare_headline() -> None:
+    og = '<meta property="og:title" content="Council expands bus network">'
+    for headline in ("Transport: Council expands bus network", "Council expands bus network | Local"):
+        result = extract_article(page(ld(headline=headline) + og), URL)
+        assert result.title == "Council expands bus network"
+        assert result.sources["title"] == "json-ld+core"
+    # Not separated by a separator: a different wording, JSON-LD stays.
+    result = extract_article(page(ld(headline="Council expands bus network for the north") + og), URL)
+    assert result.title == "Council expands bus network for the north"
+    # A bare <h1> is not enough: sites often set the kicker in an element of its own.
+    head = ld(headline="Transport: Council expands bus network")
+    result = extract_article(page(head, "<h1>Council expands bus network</h1>"), URL)
+    assert result.title == "Transport: Council expands bus network"
+
+
+def test_teaser_links_and_furniture_phrases_are_dropped() -> None:
+    furniture = ("<ul><li><a href='/a'>Mayor promises second phase of the network</a></li>"
+                 "<li><a href='/b'>Unions warn about driver shortage in the city</a></li></ul>"
+                 "<p>Read more:</p><p>Sign up for our daily newsletter to get the news first.</p>"
+                 "<p>Link zum YouTube-Inhalt</p><p>Wir benötigen Ihre Zustimmung, um diesen Inhalt anzuzeigen.</p>"
+                 "<p>有料会員になると会員限定の有料記事もお読みいただけます。</p>")
+    body = (f"<p>{EN}</p>{furniture}<p>{EN2}</p>"
+            "<ul><li>The new line 7 runs every ten minutes from the station to the hospital.</li>"
+            "<li>Night buses start in <a href='/n'>September</a> on four of the routes.</li></ul>"
+            f"<p>{EN3}</p>")
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Buses</title></head>'
+            f"<body><article>{body}</article></body></html>")
+    text = extract_article(html, URL).text
+    for gone in ("second phase of the network", "driver shortage", "Read more", "newsletter",
+                 "YouTube", "Zustimmung", "有料会員"):
+        assert gone not in text
+    for kept in ("line 7 runs every ten minutes", "Night buses start in September", EN[:40], EN3[:40]):
+        assert kept in text
+
+
+def test_furniture_words_inside_long_paragraphs_are_kept() -> None:
+    long_para = ("Phishing mails ask customers to give their consent to new rules and to subscribe to a "
+                 "fake newsletter; the police said the cookie banner on the page was copied from the bank "
+                 "and warned that criminals now copy whole websites to steal passwords from customers.")
+    result = extract_article(page(paras=(EN, long_para, EN2)), URL)
+    assert "fake newsletter" in result.text
+
+
 # --- single fields ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("raw", "url", "names", "expected"), [
@@ -279,11 +322,11 @@ def test_extract_file_on_saved_pages(tmp_path: Path) -> None:
 @pytest.mark.shared
 @needs_corpus
 def test_corpus_quality_every_second_page() -> None:
-    """Aggregate quality on half the corpus (for time); measured F1 0.964, title 0.787, date 0.989."""
+    """Aggregate quality on half the corpus (for time); measured F1 0.966, title 0.819, date 0.989."""
     bench = _bench()
     pages = bench.load_pages(CORPUS / "index.jsonl")[::2]  # type: ignore[attr-defined]
     scores = bench.run(pages, raw=False)["ours"].summary()  # type: ignore[attr-defined]
     assert scores["errors"] == 0
     assert scores["f1"] >= 0.95, scores
-    assert scores["title"] >= 0.75, scores
+    assert scores["title"] >= 0.78, scores
     assert scores["date"] >= 0.97, scores

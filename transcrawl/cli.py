@@ -260,5 +260,49 @@ def sites_check(settings: Settings, site_ids: tuple[str, ...], timeout: float, a
         sys.exit(1)
 
 
+@main.group()
+def failures() -> None:
+    """What did not become an article, and replaying it."""
+
+
+@failures.command("list")
+@click.option("--reason", help="Only this reason code (e.g. no_text, http_404).")
+@click.option("--stage", type=click.Choice(["crawl", "extract", "translate", "store"]))
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def failures_list(settings: Settings, reason: str | None, stage: str | None, limit: int, as_json: bool) -> None:
+    """Open failures, newest first."""
+    import psycopg
+
+    from transcrawl.replay import open_failures
+
+    servers = _servers(settings)
+    _migrate(servers.settings)
+    with psycopg.connect(servers.settings.database_url) as conn:
+        rows = open_failures(conn, reason=reason, stage=stage, limit=limit)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps({k: v for k, v in row.items() if k != "payload"}, default=str))
+        else:
+            click.echo(f"{row['at']:%Y-%m-%d %H:%M} {row['stage']:9} {row['reason']:18} {row['url']}"
+                       f"  ({row['attempts']}x) {row['detail'] or ''}"[:240])
+
+
+@failures.command("retry")
+@click.option("--reason", help="Only this reason code.")
+@click.option("--stage", type=click.Choice(["crawl", "extract", "translate", "store"]))
+@click.pass_obj
+def failures_retry(settings: Settings, reason: str | None, stage: str | None) -> None:
+    """Resend failed messages (or schedule a re-fetch when the raw page is gone)."""
+    from transcrawl.replay import retry
+
+    servers = _servers(settings)
+    _migrate(servers.settings)
+    counts = retry(servers.settings, reason=reason, stage=stage)
+    click.echo(f"resent {counts['resent']} message(s); {counts['recrawl']} URL(s) will be fetched "
+               "again by their site's next crawl")
+
+
 if __name__ == "__main__":
     main()

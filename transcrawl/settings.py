@@ -33,6 +33,7 @@ _FIELDS_HELP = {
     "autothrottle": "1 to adapt delays to server latency (Scrapy AutoThrottle)",
     "obey_robots": "1 to obey robots.txt",
     "max_pages_per_run": "page cap per site and crawl run (0 = none)",
+    "max_queued_pages": "crawlers pause while more extract tasks than this wait (0 = no bound)",
     "translate_device": "auto, cpu or cuda",
     "translate_compute_type": "auto (int8 on CPU, int8_float16 on GPU) or any CTranslate2 compute type",
     "beam_size": "beam size for translation",
@@ -69,6 +70,7 @@ class Settings:
     autothrottle: bool = True
     obey_robots: bool = True
     max_pages_per_run: int = 0
+    max_queued_pages: int = 20_000
     translate_device: str = "auto"
     translate_compute_type: str = "auto"
     beam_size: int = 2

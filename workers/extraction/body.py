@@ -142,3 +142,54 @@ def _is_byline(words: list[str], author_words: set[str]) -> bool:
 def _is_date_line(para: str) -> bool:
     digits = sum(ch.isdigit() for ch in para)
     return digits >= 4 and digits >= len(para.replace(" ", "")) * 0.3
+
+
+_LINK_SHARE = 0.9  # an item this much link text is a teaser or a navigation entry
+_MAX_TEASER_CHARS = 300
+
+
+def linked_items(tree: HtmlElement) -> set[str]:
+    """Keys of list items and paragraphs that are (nearly) all link text: teasers, "related"."""
+    out: set[str] = set()
+    for element in tree.iter("li", "p"):
+        text = _WS.sub(" ", element.text_content()).strip()
+        if not text or len(text) > _MAX_TEASER_CHARS:
+            continue
+        linked = sum(len(a.text_content().strip()) for a in element.iter("a"))
+        if linked >= _LINK_SHARE * len(text):
+            out.add(_key(text))
+    return out
+
+
+# Consent and embed placeholders, subscription and newsletter pitches, share and comment prompts:
+# page furniture in many languages, matched only in short paragraphs.
+_FURNITURE = re.compile(
+    r"cookie|\bconsent\b|(?:ihre|deine|your) (?:zustimmung|einwilligung)|externe[rn]? inhalt|inhalte? von drittanbieter|"
+    r"link zum \w+-inhalt|enable javascript|javascript (?:is )?(?:disabled|aktivieren)|"
+    r"\bsign up\b|\bsubscribe\b|\bsubscription\b|newsletter|abonnier|\babo\b|kostenlos testen|"
+    r"jetzt (?:weiter)?lesen|abonnez|abonnement|suscr[ií]b|assine|iscriviti|abbonati|prenumer|"
+    r"follow (?:us|\w+ on)|folgen sie uns|suivez-nous|before commenting|display name|"
+    r"有料会員|読み放題|会員登録|訂閱|订阅|구독",
+    re.I)
+# "Read more" labels standing alone (the teaser they introduce is a link, caught as such).
+_MORE_LABEL = re.compile(
+    r"^(?:(?:read|see) (?:more|also)|more on this|mehr zum thema|lesen sie (?:auch|mehr)|"
+    r"weitere artikel|lire aussi|à lire aussi|leia (?:também|mais)|czytaj (?:więcej|też|także)|"
+    r"les også|läs (?:också|mer)|lees ook|leggi anche|lee también|ähnliche)\W*$", re.I)
+_MAX_FURNITURE_WORDS = 30
+
+
+def drop_furniture(paras: list[str], linked: set[str]) -> list[str]:
+    """Drop teaser links (paragraphs the page sets as links) and well-known furniture phrases."""
+    out = []
+    for para in paras:
+        words = tokens(para)
+        if words and _key(para) in linked:
+            continue
+        bare = para.lstrip("-•*> ")
+        if _MORE_LABEL.match(bare):
+            continue
+        if len(words) <= _MAX_FURNITURE_WORDS and _FURNITURE.search(bare):
+            continue
+        out.append(para)
+    return out

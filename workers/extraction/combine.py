@@ -43,6 +43,7 @@ def extract_article(html: bytes | str, url: str, *, declared_language: str | Non
     paras, sources["text"] = _body(tree, url, page, overrides.get("body_selector"), flags)
     if sources["text"] != "override":
         paras = body.drop_chrome(paras, title, authors)
+        paras = body.drop_furniture(paras, body.linked_items(tree))
     article_text = "\n".join(paras)
     words, cjk = body.word_count(article_text)
     if words < MIN_WORDS and cjk < MIN_CJK:

@@ -51,10 +51,11 @@ def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
     ]
     cleaned = [(src, strip_site_name(clean_text(v), keys)) for src, v in candidates if v]
     cleaned = [(src, v) for src, v in cleaned if v and squash(v) not in keys]
+    social = [v for src, v in cleaned if src in ("og:title", "twitter:title")]
     for article in page.ld_articles:
         headline = _ld_text(article.get("headline")) or _ld_text(article.get("name"))
         if headline and 3 <= len(headline) <= 400 and squash(headline) not in keys:
-            return headline_core(strip_site_name(headline, keys), [v for _, v in cleaned], "json-ld")
+            return headline_core(strip_site_name(headline, keys), social, "json-ld")
     if not cleaned:
         fallback = extract_title(tree)
         return (clean_text(fallback), "trafilatura") if fallback else ("", "none")
@@ -64,7 +65,7 @@ def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
     # The visible headline (h1) wins ties: og:title is often a rewrite for social media.
     order = {"h1": 0, "title": 1, "og:title": 2, "twitter:title": 3}
     best = max(cleaned, key=lambda c: (votes[squash(c[1])], -order[c[0]]))
-    return headline_core(best[1], [v for _, v in cleaned], best[0])
+    return headline_core(best[1], social, best[0])
 
 
 # A kicker ("Evergrande: ...", "Vierschanzentournee | ...") or a section (" | Sport") set off
@@ -78,8 +79,10 @@ def headline_core(title: str, others: list[str], source: str) -> tuple[str, str]
     """The headline without a kicker or section label that only some of the page's titles carry.
 
     Publishers put a kicker or a section before or after the headline in some places (JSON-LD,
-    <title>) and not in others (og:title, <h1>). When another title equals ours less such a
-    separated segment, that shorter title is the headline itself.
+    <title>, <h1>) and not in others. ``others`` are the titles declared for sharing (og:title,
+    twitter:title), which publishers write as the bare headline: when one equals ours less such
+    a separated segment, it is the headline itself. A bare <h1> is not enough, since many sites
+    set the kicker in its own element above it.
     """
     best = title
     for other in others:

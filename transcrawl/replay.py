@@ -1,0 +1,53 @@
+"""Re-run failed items once their cause is fixed: ``transcrawl failures retry``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import redis
+
+from crawler.pipelines import producer
+from schemas.contract import EXTRACT_TASK, STORE_TASK, TRANSLATE_TASK, seen_key
+from transcrawl.settings import Settings
+
+_TASK_BY_STAGE = {"extract": EXTRACT_TASK, "translate": TRANSLATE_TASK, "store": STORE_TASK}
+
+
+def open_failures(conn: psycopg.Connection[Any], *, reason: str | None = None, stage: str | None = None,
+                  limit: int = 1000) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT id, url, site, stage, reason, detail, raw_key, payload, attempts, last_failed_at"
+        " FROM failures WHERE resolved_at IS NULL"
+        " AND (%(reason)s::text IS NULL OR reason = %(reason)s)"
+        " AND (%(stage)s::text IS NULL OR stage = %(stage)s)"
+        " ORDER BY last_failed_at DESC LIMIT %(limit)s",
+        {"reason": reason, "stage": stage, "limit": limit},
+    ).fetchall()
+    keys = ("id", "url", "site", "stage", "reason", "detail", "raw_key", "payload", "attempts", "at")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def retry(settings: Settings, *, reason: str | None = None, stage: str | None = None) -> dict[str, int]:
+    """Resend each open failure's message; failures whose raw page is gone are re-crawled instead.
+
+    A retried failure stays open until its article is stored (the upsert resolves it), so nothing
+    is marked done before it is.
+    """
+    assert settings.database_url and settings.redis_url
+    celery, client = producer(settings.redis_url), redis.Redis.from_url(settings.redis_url)
+    counts = {"resent": 0, "recrawl": 0}
+    with psycopg.connect(settings.database_url) as conn:
+        for failure in open_failures(conn, reason=reason, stage=stage):
+            resend = failure["stage"] in _TASK_BY_STAGE and failure["payload"]
+            if failure["stage"] == "extract" and not client.exists(failure["raw_key"] or ""):
+                resend = False  # the raw page expired: only a new fetch can help
+            if resend:
+                celery.send_task(_TASK_BY_STAGE[failure["stage"]], args=[failure["payload"]])
+                counts["resent"] += 1
+            elif failure["site"]:
+                # Forget that the URL was seen, so the site's next crawl fetches it again.
+                client.zrem(seen_key(failure["site"]), failure["url"])
+                counts["recrawl"] += 1
+    client.close()
+    return counts
