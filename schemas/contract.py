@@ -21,6 +21,15 @@ QUEUE_TRANSLATE = "translate"
 QUEUE_STORE = "store"
 ALL_QUEUES = (QUEUE_EXTRACT, QUEUE_TRANSLATE, QUEUE_STORE)
 
+
+def translate_queue(language: str) -> str:
+    """The queue of workers dedicated to one source language (``transcrawl worker --languages``)."""
+    return f"{QUEUE_TRANSLATE}.{language}"
+
+
+# Hash: language → unix time until which a dedicated worker for it is known to be alive.
+DEDICATED_LANGUAGES_KEY = "transcrawl:translate:languages"
+
 KEY_PREFIX = "transcrawl:"
 
 

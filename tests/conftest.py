@@ -98,12 +98,12 @@ class WorkerProcess:
     """A real ``transcrawl worker`` in a subprocess, with its log kept for failing tests."""
 
     def __init__(self, settings: Settings, log: Path, queues: str = "extract,translate,store",
-                 concurrency: int = 2) -> None:
+                 concurrency: int = 2, languages: str | None = None) -> None:
         self.log = log
         self._file = open(log, "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "transcrawl.cli", "worker", "-Q", queues, "--concurrency",
-             str(concurrency), "--loglevel", "INFO"],
+             str(concurrency), "--loglevel", "INFO", *(["--languages", languages] if languages else [])],
             env=child_env(settings), stdout=self._file, stderr=subprocess.STDOUT,
         )
 

@@ -79,15 +79,26 @@ def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, 
 @click.option("--hostname", "-n", default=None, help="Node name, e.g. translate1@%h.")
 @click.option("--pool", default="prefork", show_default=True)
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option("--languages", default=None,
+              help="Translate only these source languages (e.g. zh,de): consume their dedicated "
+                   "queues (translate.zh, …) instead of the general translate queue.")
 @click.pass_obj
 def worker(settings: Settings, queues: str, concurrency: int | None, hostname: str | None,
-           pool: str, loglevel: str) -> None:
+           pool: str, loglevel: str, languages: str | None) -> None:
     """Run a Celery worker for the pipeline's queues."""
     servers = _servers(settings)
     _migrate(servers.settings)
     from workers.app import app, configure
 
     configure(servers.settings)
+    if languages:
+        from schemas.contract import QUEUE_TRANSLATE, translate_queue
+        from workers.routing import keep_advertising
+
+        wanted = [lang.strip() for lang in languages.split(",") if lang.strip()]
+        others = [q for q in queues.split(",") if q and q != QUEUE_TRANSLATE]
+        queues = ",".join([*others, *(translate_queue(lang) for lang in wanted)])
+        keep_advertising(servers.settings.redis_url or "", wanted)
     argv = ["worker", "-Q", queues, "--pool", pool, "--loglevel", loglevel, "--without-gossip",
             "--without-mingle"]
     if concurrency:

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import redis
 
-from schemas.contract import ALL_QUEUES, KEY_PREFIX
+from schemas.contract import ALL_QUEUES, KEY_PREFIX, QUEUE_TRANSLATE
 from transcrawl.settings import Settings
 from workers import store
 
@@ -16,6 +16,8 @@ from workers import store
 def queue_depths(client: redis.Redis) -> dict[str, int]:
     """Messages waiting per queue, plus those delivered but not yet acknowledged."""
     depths = {queue: int(client.llen(queue)) for queue in ALL_QUEUES}
+    for key in sorted(client.scan_iter(f"{QUEUE_TRANSLATE}.*", _type="list")):
+        depths[key.decode()] = int(client.llen(key))  # per-language translate queues
     depths["unacked"] = int(client.hlen("unacked"))
     return depths
 

@@ -22,7 +22,7 @@ from schemas.contract import (
     TRANSLATE_TASK,
     Article,
 )
-from workers import resources, stages, store
+from workers import resources, routing, stages, store
 from workers.app import app
 from workers.errors import PermanentError
 from workers.resources import TRANSIENT_ERRORS
@@ -119,9 +119,12 @@ def record_failure(self: Task, failure: dict[str, Any]) -> None:
 
 
 def forward(article: Article) -> None:
-    """The next hop after extraction: translate, or straight to store for English."""
-    name = TRANSLATE_TASK if stages.needs_translation(article) else STORE_TASK
-    app.send_task(name, args=[article.to_json()])
+    """The next hop after extraction: translate (routed by language), or store for English."""
+    if stages.needs_translation(article):
+        queue = routing.queue_for(resources.redis_client(), article.language)
+        app.send_task(TRANSLATE_TASK, args=[article.to_json()], queue=queue)
+    else:
+        app.send_task(STORE_TASK, args=[article.to_json()])
 
 
 def _tag(message: dict[str, Any]) -> None:
