@@ -44,6 +44,10 @@ class QueueBackpressure:
     async def process_request(self, request: Request, spider: Any = None) -> None:
         if "canonical" not in request.meta:  # only article pages feed the queue
             return None
+        if request.meta.get("transcrawl_gated"):
+            # A retry or redirect of a request let through already: a middleware returned it
+            # before our process_response saw the answer, so it still holds its place.
+            return None
         waited = False
         while self._is_full():
             if not waited:

@@ -13,9 +13,12 @@ import redis
 from celery import Celery
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_to_future
 from twisted.internet.threads import deferToThread
 
+from crawler.frontier import Pending
 from crawler.seen import SeenSet
+from crawler.urls import canonical_url
 from schemas.contract import EXTRACT_TASK, FAILURE_TASK, RawPage, raw_page_key, stats_key
 from schemas.queues import celery_config
 
@@ -44,10 +47,10 @@ class RawPageQueuePipeline:
         return cls(url, settings.getint("TRANSCRAWL_RAW_PAGE_TTL"),
                    settings.getint("TRANSCRAWL_SEEN_MAX"), settings.getint("TRANSCRAWL_SEEN_TTL"))
 
-    def process_item(self, item: dict[str, Any], spider: Any = None) -> Any:
+    async def process_item(self, item: dict[str, Any]) -> Any:
         # Redis and the broker are network I/O: keep them off the reactor thread.
         handler = self._record_failure if item.get("failure") else self._queue_page
-        return deferToThread(handler, item)
+        return await deferred_to_future(deferToThread(handler, item))
 
     def _queue_page(self, item: dict[str, Any]) -> dict[str, Any]:
         body: bytes = item["body"]
@@ -61,7 +64,12 @@ class RawPageQueuePipeline:
             pipe.execute()
         self.celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": page.url, "site": page.site}])
         # Marked seen only once safely queued: a page lost before this point is fetched again.
-        SeenSet(self.redis, page.site, max_size=self.seen_max, ttl=self.seen_ttl).add(page.url)
+        seen = SeenSet(self.redis, page.site, max_size=self.seen_max, ttl=self.seen_ttl)
+        seen.add(page.url)
+        final = canonical_url(page.final_url)
+        if final != page.url:  # redirected: the target may be listed too (its own request was a dupe)
+            seen.add(final)
+        Pending(self.redis, page.site, max_size=self.seen_max, ttl=self.seen_ttl).done(page.url)
         return {"url": page.url, "site": page.site, "raw_key": key, "bytes": len(body)}
 
     def _record_failure(self, item: dict[str, Any]) -> dict[str, Any]:

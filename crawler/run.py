@@ -1,8 +1,15 @@
-"""Run the spiders for some sites in this process (one Twisted reactor) and report per site."""
+"""Run the spiders for some sites in this process (one Twisted reactor) and report per site.
+
+Each site is crawled only under its lock (:mod:`crawler.lock`): a site another process is
+crawling is skipped and reported as ``locked``. Locks are renewed while the reactor runs and
+released as each site's spider closes. When the reactor has stopped, every crawled site gets a
+``crawl_runs`` row and its health is updated (:mod:`crawler.records`).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -10,13 +17,21 @@ from typing import Any
 import redis
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
+from twisted.internet import task
 
+from crawler import records
+from crawler.conditional import Validators
+from crawler.frontier import Pending
+from crawler.lock import SiteLock
 from crawler.registry import Site
 from crawler.seen import SeenSet
 from crawler.settings import scrapy_settings
 from crawler.spider import NewsSpider
 from schemas.contract import KEY_PREFIX
 from transcrawl.settings import Settings
+
+log = logging.getLogger(__name__)
+LOCKED = "locked"
 
 
 @dataclass
@@ -26,19 +41,45 @@ class SiteReport:
     site: str
     started_at: float
     finished_at: float = 0.0
-    pages_fetched: int = 0
+    pages_fetched: int = 0  # article pages fetched and queued
     articles_skipped_seen: int = 0
+    articles_deferred: int = 0  # over the per-run cap: left for the next run
     article_errors: int = 0
     discovery_errors: int = 0
+    responses: int = 0  # every HTTP response, robots.txt and discovery included
+    not_modified: int = 0  # discovery URLs answered 304
+    sources_ok: int = 0  # discovery URLs that parsed (or were unchanged)
+    links_found: int = 0  # article and sitemap links their bodies listed
     finish_reason: str = ""
     problems: list[str] = field(default_factory=list)
+    failure_reasons: dict[str, int] = field(default_factory=dict)  # article failures by reason
+    health: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.finish_reason == "finished" and not self.problems
 
+    @property
+    def failure_reason(self) -> str | None:
+        """Why this run counts as failed for the site's health, or None."""
+        if self.finish_reason == LOCKED:
+            return None
+        if self.sources_ok == 0:
+            return self.problems[0] if self.problems else "no feed, sitemap or homepage could be read"
+        if self.links_found == 0 and self.not_modified == 0:
+            return "feeds, sitemaps and homepage list no article links"
+        return None
+
+    @property
+    def status(self) -> str:
+        if self.finish_reason == LOCKED:
+            return LOCKED
+        if self.failure_reason:
+            return "failed"
+        return "partial" if self.problems or self.article_errors else "ok"
+
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        return {**asdict(self), "ok": self.ok, "status": self.status}
 
 
 def last_report_key(site: str) -> str:
@@ -49,30 +90,92 @@ def crawl(sites: list[Site], settings: Settings, *, log_level: str = "WARNING") 
     """Crawl ``sites`` until each spider has nothing left; blocks. One call per process."""
     assert settings.redis_url, "crawling needs a Redis URL"
     client = redis.Redis.from_url(settings.redis_url)
-    process = CrawlerProcess({**scrapy_settings(settings), "LOG_LEVEL": log_level}, install_root_handler=True)
     reports: list[SiteReport] = []
-    for site in sites:
-        seen = SeenSet(client, site.id, max_size=settings.seen_max, ttl=settings.seen_ttl)
-        crawler = process.create_crawler(NewsSpider)
-        report = SiteReport(site=site.id, started_at=time.time())
-        crawler.signals.connect(_on_close(crawler, report, client), signal=signals.spider_closed, weak=False)
-        reports.append(report)
-        process.crawl(crawler, site=site, seen=seen)
-    process.start()
+    locks: list[SiteLock] = []
+    try:
+        process = CrawlerProcess({**scrapy_settings(settings), "LOG_LEVEL": log_level,
+                                  "LOG_INSTALL_ROOT_HANDLER": True})
+        crawlers: list[tuple[Crawler, SiteLock]] = []
+        for site in sites:
+            lock = SiteLock(client, site.id, ttl=settings.crawl_lock_ttl)
+            report = SiteReport(site=site.id, started_at=time.time())
+            reports.append(report)
+            if not lock.acquire():
+                _skip_locked(report, lock)
+                continue
+            locks.append(lock)
+            crawler = process.create_crawler(NewsSpider)
+            crawler.signals.connect(_on_close(crawler, report, client, lock), signal=signals.spider_closed,
+                                    weak=False)
+            crawlers.append((crawler, lock))
+            process.crawl(crawler, site=site, max_articles=settings.max_pages_per_run,
+                          seen=SeenSet(client, site.id, max_size=settings.seen_max, ttl=settings.seen_ttl),
+                          validators=Validators(client, site.id, ttl=settings.seen_ttl),
+                          pending=Pending(client, site.id, max_size=settings.seen_max, ttl=settings.seen_ttl))
+        if crawlers:
+            renewer = task.LoopingCall(_renew, crawlers)
+            renewer.start(max(1.0, settings.crawl_lock_ttl / 3), now=False)
+            process.start()
+    finally:
+        for lock in locks:
+            lock.release()
+    crawled = [r for r in reports if r.status != LOCKED]
+    for report in crawled:
+        report.health = records.update_health(client, report, settings.site_failure_runs)
+    records.write_runs(settings.database_url, crawled)
     client.close()
     return reports
 
 
-def _on_close(crawler: Crawler, report: SiteReport, client: redis.Redis) -> Any:
+def _skip_locked(report: SiteReport, lock: SiteLock) -> None:
+    report.finished_at, report.finish_reason = time.time(), LOCKED
+    report.problems.append(f"skipped: another crawler holds the lock ({lock.holder() or 'just released'})")
+    log.warning("site %s: %s", report.site, report.problems[-1])
+
+
+def _renew(crawlers: list[tuple[Crawler, SiteLock]]) -> None:
+    """Extend the locks of running spiders; a spider whose lock was lost stops at once."""
+    for crawler, lock in crawlers:
+        if not lock.held or crawler.engine is None or not crawler.crawling:
+            continue
+        try:
+            if lock.renew():
+                continue
+        except redis.RedisError as exc:
+            log.warning("site %s: cannot renew the crawl lock: %s", lock.site, exc)
+            continue  # it has ttl left; the next renewal may succeed
+        log.error("site %s: crawl lock lost; stopping its spider", lock.site)
+        task.deferLater(_reactor(), 0, crawler.stop)
+
+
+def _reactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
+def _on_close(crawler: Crawler, report: SiteReport, client: redis.Redis, lock: SiteLock) -> Any:
     def closed(spider: NewsSpider, reason: str) -> None:
         stats = crawler.stats.get_stats() if crawler.stats else {}
+
+        def count(name: str) -> int:
+            return int(stats.get(f"transcrawl/{name}", 0))
+
         report.finished_at = time.time()
-        report.finish_reason = reason
-        report.pages_fetched = int(stats.get("transcrawl/pages_fetched", 0))
-        report.articles_skipped_seen = int(stats.get("transcrawl/articles_skipped_seen", 0))
-        report.article_errors = int(stats.get("transcrawl/article_errors", 0))
-        report.discovery_errors = int(stats.get("transcrawl/discovery_errors", 0))
+        report.finish_reason = "lock_lost" if not lock.held and reason != "finished" else reason
+        report.pages_fetched = count("pages_fetched")
+        report.articles_skipped_seen = count("articles_skipped_seen")
+        report.articles_deferred = count("articles_deferred")
+        report.article_errors = count("article_errors")
+        report.discovery_errors = count("discovery_errors")
+        report.not_modified = count("not_modified")
+        report.sources_ok = count("sources_ok")
+        report.links_found = count("links_found")
+        report.responses = int(stats.get("downloader/response_count", 0))
         report.problems = list(spider.problems)
+        report.failure_reasons = {k.removeprefix("transcrawl/failed/"): int(v) for k, v in stats.items()
+                                  if k.startswith("transcrawl/failed/")}
         client.set(last_report_key(report.site), json.dumps(report.to_json()))
+        lock.release()
 
     return closed

@@ -61,12 +61,18 @@ def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, 
     from transcrawl.observability import init_sentry
 
     init_sentry(servers.settings, component="crawler")
-    reports = run_crawl(sites, servers.settings, log_level=log_level)
+    scrapy_level = log_level
+    if servers.settings.log_json:
+        from transcrawl.observability import setup_logging
+
+        setup_logging(servers.settings, level=log_level)
+        scrapy_level = "CRITICAL"  # Scrapy's own text handler stays quiet; ours writes JSON lines
+    reports = run_crawl(sites, servers.settings, log_level=scrapy_level)
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False))
     else:
         for r in reports:
-            state = "ok" if r.ok else "PROBLEMS"
+            state = "ok" if r.ok else "SKIPPED" if r.finish_reason == "locked" else "PROBLEMS"
             click.echo(f"{r.site:24} {state:8} fetched={r.pages_fetched} skipped_seen="
                        f"{r.articles_skipped_seen} errors={r.article_errors} ({r.finish_reason})")
             for problem in r.problems:
@@ -82,10 +88,16 @@ def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, 
 @click.option("--languages", default=None,
               help="Translate only these source languages (e.g. zh,de): consume their dedicated "
                    "queues (translate.zh, …) instead of the general translate queue.")
+@click.option("--metrics-port", type=int, default=None,
+              help="Serve Prometheus /metrics on this port (default: TRANSCRAWL_METRICS_PORT; 0 = off).")
 @click.pass_obj
 def worker(settings: Settings, queues: str, concurrency: int | None, hostname: str | None,
-           pool: str, loglevel: str, languages: str | None) -> None:
-    """Run a Celery worker for the pipeline's queues."""
+           pool: str, loglevel: str, languages: str | None, metrics_port: int | None) -> None:
+    """Run a Celery worker for the pipeline's queues (TRANSCRAWL_LOG_JSON=1: JSON log lines)."""
+    if metrics_port is not None:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, metrics_port=metrics_port)
     servers = _servers(settings)
     _migrate(servers.settings)
     from workers.app import app, configure
@@ -313,6 +325,76 @@ def failures_retry(settings: Settings, reason: str | None, stage: str | None) ->
     counts = retry(servers.settings, reason=reason, stage=stage)
     click.echo(f"resent {counts['resent']} message(s); {counts['recrawl']} URL(s) will be fetched "
                "again by their site's next crawl")
+
+
+@main.command()
+@click.option("--registry", type=click.Path(path_type=Path), help="Registry file or folder.")
+@click.option("--once", is_flag=True, help="One tick: start the due crawls, wait for them, exit.")
+@click.option("--log-level", default="WARNING", show_default=True, help="Log level of the crawls.")
+@click.pass_obj
+def scheduler(settings: Settings, registry: Path | None, once: bool, log_level: str) -> None:
+    """Crawl each site when its crawl_interval has passed (skipping locked and disabled sites)."""
+    import logging
+
+    from transcrawl.scheduler import Scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    servers = _servers(settings, postgres=False)
+    click.echo(f"scheduler: every {settings.scheduler_tick}s, batches of {settings.scheduler_batch} site(s),"
+               f" {settings.scheduler_processes} crawl process(es) at most", err=True)
+    Scheduler(servers.settings, registry, log_level=log_level).run(once=once)
+
+
+@sites.command("enable")
+@click.argument("site_ids", nargs=-1, required=True)
+@click.pass_obj
+def sites_enable(settings: Settings, site_ids: tuple[str, ...]) -> None:
+    """Clear the unhealthy flag of SITE_IDS: the scheduler crawls them again."""
+    import redis
+
+    from crawler.records import enable
+
+    client = redis.Redis.from_url(_servers(settings, postgres=False).settings.redis_url or "")
+    for site in site_ids:
+        click.echo(f"{site}: {'enabled' if enable(client, site) else 'was not disabled'}")
+
+
+@sites.command("disable")
+@click.argument("site_ids", nargs=-1, required=True)
+@click.option("--reason", default="disabled by hand", show_default=True)
+@click.pass_obj
+def sites_disable(settings: Settings, site_ids: tuple[str, ...], reason: str) -> None:
+    """Flag SITE_IDS so the scheduler skips them until `transcrawl sites enable`."""
+    import redis
+
+    from crawler.records import disable
+
+    client = redis.Redis.from_url(_servers(settings, postgres=False).settings.redis_url or "")
+    for site in site_ids:
+        disable(client, site, reason)
+        click.echo(f"{site}: disabled ({reason})")
+
+
+@main.command("crawl-runs")
+@click.argument("site_id", required=False)
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def crawl_runs(settings: Settings, site_id: str | None, limit: int, as_json: bool) -> None:
+    """The last crawl runs (of SITE_ID, or of every site), newest first."""
+    from crawler.records import recent_runs
+
+    servers = _servers(settings)
+    _migrate(servers.settings)
+    for run in recent_runs(servers.settings.database_url or "", site_id, limit):
+        if as_json:
+            click.echo(json.dumps(run, default=str, ensure_ascii=False))
+            continue
+        click.echo(f"{run['started_at']:%Y-%m-%d %H:%M:%S} {run['site']:24} {run['status']:8}"
+                   f" pages={run['pages_fetched']} new={run['new_articles']} 304={run['not_modified']}"
+                   f" errors={run['errors']} ({run['finish_reason']})")
+        for problem in run["problems"][:5]:
+            click.echo(f"    - {problem}"[:240])
 
 
 if __name__ == "__main__":

@@ -43,6 +43,17 @@ _FIELDS_HELP = {
     "models_loaded_max": "language pairs kept loaded per worker process (LRU)",
     "task_soft_time_limit": "seconds before a task is asked to stop",
     "task_time_limit": "seconds before a task is killed",
+    "release": "release tag for Sentry events (default: transcrawl@<version>)",
+    "metrics_port": "port of a worker's Prometheus /metrics endpoint (0 = off)",
+    "concurrent_requests": "parallel requests per site crawl (Scrapy CONCURRENT_REQUESTS)",
+    "download_timeout": "seconds before a download that has not finished is abandoned",
+    "retry_base_delay": "seconds before the first retry of a 429/5xx or timeout (doubles each retry)",
+    "retry_max_delay": "longest wait before a retry; a longer Retry-After is left to the next run",
+    "crawl_lock_ttl": "seconds a site's crawl lock lives unless renewed (renewed every third of it)",
+    "site_failure_runs": "failed crawl runs in a row before the scheduler skips a site (0 = never)",
+    "scheduler_tick": "seconds between two looks of the scheduler at which sites are due",
+    "scheduler_batch": "most sites one crawl process crawls",
+    "scheduler_processes": "most crawl processes the scheduler runs at once",
 }
 
 
@@ -80,6 +91,16 @@ class Settings:
     models_loaded_max: int = 3
     task_soft_time_limit: int = 540
     task_time_limit: int = 600
+    metrics_port: int = 0
+    concurrent_requests: int = 32
+    download_timeout: float = 30.0
+    retry_base_delay: float = 1.0
+    retry_max_delay: float = 60.0
+    crawl_lock_ttl: int = 120
+    site_failure_runs: int = 3
+    scheduler_tick: int = 30
+    scheduler_batch: int = 25
+    scheduler_processes: int = 2
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
