@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import redis
@@ -80,6 +80,12 @@ class SiteReport:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok, "status": self.status}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SiteReport:
+        """Rebuild a report printed by ``transcrawl crawl --json`` (derived keys are dropped)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def last_report_key(site: str) -> str:

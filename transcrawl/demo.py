@@ -123,8 +123,7 @@ def _crawl(settings: Settings, sites: list[reg.Site], workdir: Path, console: Co
         raise RuntimeError(f"crawl failed: {done.stderr.decode(errors='replace')[-2000:]}")
     reports = []
     for data in json.loads(done.stdout.decode().strip().splitlines()[-1]):
-        data.pop("ok", None)
-        reports.append(SiteReport(**data))
+        reports.append(SiteReport.from_json(data))
     fetched = sum(r.pages_fetched for r in reports)
     console.print(f"crawled: {fetched} article pages fetched and queued")
     return reports

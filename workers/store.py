@@ -47,13 +47,18 @@ def upsert_article(conn: psycopg.Connection[Any], article: Article) -> bool:
 
 
 def record_failure(conn: psycopg.Connection[Any], failure: dict[str, Any]) -> None:
-    """One row per (url, stage); a repeat counts an attempt and keeps the latest reason."""
+    """One row per (url, stage); a repeat counts an attempt and keeps the latest reason.
+
+    A raw page missing for an article already stored is a redelivered extract (its ack was lost
+    in a crash after the store spent the claim check): recorded, but resolved at once.
+    """
     conn.execute(
-        "INSERT INTO failures (url, site, stage, reason, detail, raw_key, payload)"
-        " VALUES (%(url)s, %(site)s, %(stage)s, %(reason)s, %(detail)s, %(raw_key)s, %(payload)s)"
+        "INSERT INTO failures (url, site, stage, reason, detail, raw_key, payload, resolved_at)"
+        " VALUES (%(url)s, %(site)s, %(stage)s, %(reason)s, %(detail)s, %(raw_key)s, %(payload)s,"
+        " (SELECT now() FROM articles WHERE url = %(url)s AND %(reason)s = 'raw_page_missing'))"
         " ON CONFLICT (url, stage) DO UPDATE SET reason = EXCLUDED.reason,"
         " detail = EXCLUDED.detail, raw_key = EXCLUDED.raw_key, payload = EXCLUDED.payload,"
-        " attempts = failures.attempts + 1, last_failed_at = now(), resolved_at = NULL",
+        " attempts = failures.attempts + 1, last_failed_at = now(), resolved_at = EXCLUDED.resolved_at",
         {
             "url": failure["url"],
             "site": failure.get("site"),

@@ -52,7 +52,8 @@ def run_with_fate(task: Task, stage: str, message: dict[str, Any], step: Callabl
     except TRANSIENT_ERRORS as exc:
         _retry(task, stage, message, exc, MAX_TRANSIENT_RETRIES)
     except Exception as exc:  # a bug or an input we did not foresee: retry a little, then record
-        log.exception("%s failed for %s", stage, message.get("url"))
+        # A warning, not log.exception: Sentry's logging integration would send a second event.
+        log.warning("%s failed for %s", stage, message.get("url"), exc_info=True)
         _report(exc)
         _retry(task, stage, message, exc, MAX_UNEXPECTED_RETRIES)
     return None
