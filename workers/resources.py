@@ -6,6 +6,7 @@ import os
 import threading
 from typing import Any
 
+import kombu.exceptions
 import psycopg
 import redis
 from psycopg_pool import ConnectionPool
@@ -72,6 +73,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     psycopg.errors.AdminShutdown if hasattr(psycopg.errors, "AdminShutdown") else psycopg.OperationalError,
     redis.ConnectionError,
     redis.TimeoutError,
+    kombu.exceptions.OperationalError,  # sending the next task failed: the broker is unreachable
     ConnectionError,
     TimeoutError,
 )

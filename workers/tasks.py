@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task
-from celery.exceptions import MaxRetriesExceededError, Retry, SoftTimeLimitExceeded
+from celery.exceptions import MaxRetriesExceededError, Reject, Retry, SoftTimeLimitExceeded
+from kombu.exceptions import OperationalError as BrokerError
 
 from schemas.contract import (
     EXTRACT_TASK,
@@ -66,6 +67,8 @@ def _retry(task: Task, stage: str, message: dict[str, Any], exc: Exception, limi
         fail(stage, message, type(exc).__name__, f"gave up after {limit} retries: {exc}")
     except Retry:
         raise
+    except Reject as rejected:  # Celery could not send the retry and would drop the message
+        raise Reject(rejected.reason, requeue=True) from exc
     except Exception:  # task.retry re-raises exc itself once max_retries is exceeded
         fail(stage, message, type(exc).__name__, f"gave up after {limit} retries: {exc}")
 
@@ -73,10 +76,15 @@ def _retry(task: Task, stage: str, message: dict[str, Any], exc: Exception, limi
 def fail(stage: str, message: dict[str, Any], reason: str, detail: str) -> None:
     """Send a failure to be recorded (by a store worker) with what is needed to replay it."""
     log.warning("%s failed for %s: %s (%s)", stage, message.get("url"), reason, detail)
-    app.send_task(FAILURE_TASK, args=[{
-        "url": message.get("url"), "site": message.get("site"), "stage": stage,
-        "reason": reason, "detail": detail, "raw_key": message.get("raw_key"), "payload": message,
-    }])
+    try:
+        app.send_task(FAILURE_TASK, args=[{
+            "url": message.get("url"), "site": message.get("site"), "stage": stage,
+            "reason": reason, "detail": detail, "raw_key": message.get("raw_key"), "payload": message,
+        }])
+    except BrokerError as error:
+        # Raising anything else would ack the message (acks_late acks failures too) and lose it:
+        # a rejected message goes back to its queue, or stays unacked until the visibility timeout.
+        raise Reject(error, requeue=True) from error
 
 
 @app.task(name=EXTRACT_TASK, bind=True, acks_late=True)

@@ -1,0 +1,402 @@
+"""Nothing lost under crashes: killed workers, a restarted Postgres, a killed and restarted Redis.
+
+Every test runs against private servers (tests/support/private_servers.py) that it may kill at
+will, and real ``transcrawl worker`` subprocesses. Time limits are short so that the Redis
+visibility timeout (6 x the hard limit) runs out within a test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import random
+import signal
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+import pytest
+import redis
+
+from crawler.pipelines import producer
+from schemas.contract import (
+    ALL_QUEUES,
+    EXTRACT_TASK,
+    STORE_TASK,
+    TRANSLATE_TASK,
+    Article,
+    ArticleStatus,
+    RawPage,
+    raw_page_key,
+)
+from schemas.migrate import migrate
+from tests.conftest import wait_until
+from tests.support.private_servers import PrivatePostgres, PrivateRedis
+from tests.support.tiny_model import build_tiny_model
+from transcrawl.settings import Settings
+
+pytestmark = [pytest.mark.chaos]
+
+TIME_LIMIT = 5  # hard limit; the visibility timeout is 6x this (30 s)
+WORDS = "die Zeitung berichtet heute über die Wahl in der Stadt und im Land".split()
+ENGLISH = ("the city council said on Monday that people in the state will vote on new laws about "
+           "housing and transport next spring after a long debate in the press").split()
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres()
+    server.start()
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE chaos")
+    migrate(server.database_url("chaos"))
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def broker() -> Iterator[PrivateRedis]:
+    server = PrivateRedis(appendonly=True)
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from workers.translate import install_model
+
+    root = tmp_path_factory.mktemp("chaos-models")
+    install_model(str(build_tiny_model(root / "build", "de")), root / "models", source_lang="de")
+    return root / "models"
+
+
+@pytest.fixture()
+def chaos_settings(postgres: PrivatePostgres, broker: PrivateRedis, models_dir: Path,
+                   tmp_path: Path) -> Settings:
+    with psycopg.connect(postgres.database_url("chaos"), autocommit=True) as conn:
+        conn.execute("TRUNCATE articles, failures, sites RESTART IDENTITY")
+    return Settings.from_env(
+        database_url=postgres.database_url("chaos"), redis_url=broker.url, home=tmp_path / "home",
+        models_dir=models_dir, task_time_limit=TIME_LIMIT, task_soft_time_limit=TIME_LIMIT - 1,
+        intra_threads=1, beam_size=8,
+    )
+
+
+def german_article(i: int, paragraphs: int, words: int = 150) -> Article:
+    """A unique German article whose translation takes a tiny model about a second."""
+    rng = random.Random(i)
+    text = "\n".join(" ".join(rng.choice(WORDS) for _ in range(words)) + f" {i} {p}."
+                     for p in range(paragraphs))
+    return Article(url=f"https://zeitung.test/{i}", site="zeitung", country="de", language="de",
+                   title=f"Die Wahl {i}", text=text, authors=[], published_at=None,
+                   fetched_at="2026-11-27T09:00:00+00:00")
+
+
+def english_article(i: int) -> Article:
+    text = f"{' '.join(ENGLISH)} (story {i})."
+    return Article(url=f"https://news.test/{i}", site="news", country="gb", language="en",
+                   title=f"Vote {i}", text=text, authors=["A. Writer"], published_at=None,
+                   fetched_at="2026-11-27T09:00:00+00:00", title_en=f"Vote {i}", text_en=text,
+                   status=ArticleStatus.ORIGINAL_ENGLISH)
+
+
+def queue_raw_page(client: redis.Redis, celery: Any, i: int) -> str:
+    """A raw page and its extract task, exactly as crawler/pipelines.py leaves them."""
+    url = f"https://news.test/raw/{i}"
+    paragraphs = "".join(f"<p>{' '.join(ENGLISH)} Paragraph {p} of story {i}.</p>" for p in range(4))
+    body = (f"<html lang='en'><head><title>Story {i}</title></head><body><article><h1>Story {i}</h1>"
+            f"{paragraphs}</article></body></html>").encode()
+    page = RawPage(url=url, site="news", country="gb", site_language="en",
+                   fetched_at="2026-11-27T09:00:00+00:00", status=200,
+                   content_type="text/html; charset=utf-8", final_url=url)
+    key = raw_page_key(url)
+    client.hset(key, mapping={"meta": json.dumps(page.to_json()), "body": zlib.compress(body, 6)})
+    client.expire(key, 3600)
+    celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": url, "site": page.site}])
+    return url
+
+
+def stored_urls(settings: Settings) -> set[str]:
+    with psycopg.connect(settings.database_url or "") as conn:
+        return {row[0] for row in conn.execute("SELECT url FROM articles")}
+
+
+def requeue_orphans(client: redis.Redis, celery: Any, done: set[str]) -> int:
+    """Send an extract task for every raw page that is still in Redis but not stored."""
+    count = 0
+    for key in client.scan_iter(match=raw_page_key("x").rsplit(":", 1)[0] + ":*"):
+        meta = json.loads(client.hget(key, "meta") or b"{}")
+        if meta and meta["url"] not in done:
+            celery.send_task(EXTRACT_TASK, args=[{"raw_key": key.decode(), "url": meta["url"],
+                                                  "site": meta["site"]}])
+            count += 1
+    return count
+
+
+def send(settings: Settings, name: str, messages: list[dict[str, Any]]) -> None:
+    app = producer(settings.redis_url or "")
+    for message in messages:
+        app.send_task(name, args=[message])
+    app.close()
+
+
+def rows(settings: Settings) -> dict[str, int]:
+    """Stored articles by status, plus ``urls`` (distinct) and open ``failures``."""
+    with psycopg.connect(settings.database_url or "", connect_timeout=3) as conn:
+        by_status = dict(conn.execute("SELECT status, count(*) FROM articles GROUP BY status").fetchall())
+        urls = conn.execute("SELECT count(DISTINCT url) FROM articles").fetchone()
+        failures = conn.execute("SELECT count(*) FROM failures WHERE resolved_at IS NULL").fetchone()
+    return {**by_status, "urls": urls[0] if urls else 0, "failures": failures[0] if failures else 0}
+
+
+def stored(settings: Settings) -> int:
+    try:
+        return rows(settings)["urls"]
+    except psycopg.OperationalError:
+        return -1
+
+
+def backlog(settings: Settings) -> int:
+    """Messages still queued or delivered-but-unacknowledged: 0 means nothing can come back."""
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        return sum(int(client.llen(q)) for q in ALL_QUEUES) + int(client.hlen("unacked"))
+    finally:
+        client.close()
+
+
+def unacked(settings: Settings) -> int:
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        return int(client.hlen("unacked"))
+    finally:
+        client.close()
+
+
+def lock_waiters(postgres: PrivatePostgres) -> int:
+    with psycopg.connect(postgres.url) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def pool_children(worker: Any) -> list[psutil.Process]:
+    return psutil.Process(worker.process.pid).children(recursive=True)
+
+
+def kill_tree(worker: Any) -> None:
+    """SIGKILL the worker and its pool at once: a power cut, not a shutdown."""
+    parent = psutil.Process(worker.process.pid)
+    for proc in [*parent.children(recursive=True), parent]:
+        proc.send_signal(signal.SIGKILL)
+    worker.process.wait(timeout=10)
+
+
+def assert_exactly_once(settings: Settings, n: int, status: str, worker: Any) -> None:
+    assert wait_until(lambda: backlog(settings) == 0, timeout=30), (backlog(settings), worker.tail())
+    counts = rows(settings)
+    assert counts == {status: n, "urls": n, "failures": 0}, (counts, worker.tail())
+
+
+def test_killed_pool_children_requeue_their_task_at_once(chaos_settings: Settings, worker_factory: Any) -> None:
+    """SIGKILL a worker's pool processes mid-translation, three times; the parent lives on.
+
+    ``task_reject_on_worker_lost`` must give each task back at once: the batch finishes well
+    before the visibility timeout (120 s here) could have brought the lost messages back.
+    """
+    # A long limit (visibility 120 s), so that a quick finish can only come from the requeue.
+    chaos_settings = dataclasses.replace(chaos_settings, task_time_limit=20, task_soft_time_limit=19)
+    n = 30
+    send(chaos_settings, TRANSLATE_TASK, [german_article(i, paragraphs=120).to_json() for i in range(n)])
+    worker = worker_factory(chaos_settings, queues="translate,store", concurrency=2)
+    kills = 0
+    for threshold in (3, 10, 18):
+        assert wait_until(lambda t=threshold: stored(chaos_settings) >= t, timeout=90), worker.tail()
+        assert wait_until(lambda: unacked(chaos_settings) >= 1 and len(pool_children(worker)) == 2,
+                          timeout=20, interval=0.05), worker.tail()
+        assert stored(chaos_settings) < n, "the batch finished before the kill"
+        for child in pool_children(worker):
+            child.send_signal(signal.SIGKILL)
+            kills += 1
+        last_kill = time.monotonic()
+    assert wait_until(lambda: stored(chaos_settings) == n, timeout=90), (rows(chaos_settings), worker.tail())
+    assert time.monotonic() - last_kill < 6 * 20, "tasks waited for the visibility timeout"
+    assert worker.process.poll() is None, "the worker's main process died"
+    # One line per task that was running in a killed process: at least one per round.
+    lost = worker.log.read_text(errors="replace").count("Task handler raised error: WorkerLostError")
+    assert lost >= 3 and kills == 6, (lost, kills, worker.tail())
+    assert_exactly_once(chaos_settings, n, ArticleStatus.TRANSLATED, worker)
+
+
+def test_a_worker_killed_outright_loses_nothing(chaos_settings: Settings, worker_factory: Any) -> None:
+    """SIGKILL the whole worker (parent and pool) mid-batch; a new worker finishes the batch.
+
+    Nobody is left to reject the lost tasks: they sit in Redis' ``unacked`` hash until the
+    visibility timeout passes, and the next worker's restore sweep puts them back in the queue.
+    """
+    n = 30
+    send(chaos_settings, TRANSLATE_TASK, [german_article(100 + i, paragraphs=30).to_json() for i in range(n)])
+    first = worker_factory(chaos_settings, queues="translate,store", concurrency=2)
+    assert wait_until(lambda: stored(chaos_settings) >= 5, timeout=90), first.tail()
+    assert wait_until(lambda: unacked(chaos_settings) >= 1, timeout=20, interval=0.05), first.tail()
+    kill_tree(first)
+    killed_at = time.monotonic()
+    lost = unacked(chaos_settings)
+    assert lost >= 1 and stored(chaos_settings) < n
+    # kombu sweeps for expired deliveries when a worker starts, then only every 100 s: start the
+    # new worker once the visibility timeout has run out, as an operator would after a crash.
+    time.sleep(max(0.0, 6 * TIME_LIMIT + 1 - (time.monotonic() - killed_at)))
+    second = worker_factory(chaos_settings, queues="translate,store", concurrency=2)
+    assert wait_until(lambda: stored(chaos_settings) == n, timeout=90), (rows(chaos_settings), second.tail())
+    assert_exactly_once(chaos_settings, n, ArticleStatus.TRANSLATED, second)
+
+
+def test_postgres_restarts_while_workers_store(chaos_settings: Settings, postgres: PrivatePostgres,
+                                              worker_factory: Any) -> None:
+    """Restart Postgres four times under a storing worker: with stores blocked mid-transaction,
+    ``fast``, ``immediate`` (a crash and recovery), and a stop with 5 s of downtime.
+
+    The worker is never restarted: its pool drops dead connections and transient
+    ``OperationalError`` retries with backoff, so every article ends stored and none failed.
+    """
+    # The pool waits up to 30 s for a connection before PoolTimeout (transient): the soft time
+    # limit must be longer than that, as in production (540 s), or a wait ends as "timeout".
+    settings = dataclasses.replace(chaos_settings, task_time_limit=60, task_soft_time_limit=50)
+    n = 1500
+    send(settings, STORE_TASK, [english_article(i).to_json() for i in range(n)])
+    worker = worker_factory(settings, queues="store", concurrency=2)
+    restarts = 0
+    plan = ((n // 5, "in-flight"), (2 * n // 5, "fast"), (3 * n // 5, "immediate"), (4 * n // 5, "down"))
+    for threshold, how in plan:
+        assert wait_until(lambda t=threshold: stored(chaos_settings) >= t, timeout=120), worker.tail()
+        if how == "in-flight":  # stores blocked mid-transaction when the server goes: AdminShutdown
+            locker = psycopg.connect(settings.database_url or "")
+            locker.execute("LOCK TABLE articles IN EXCLUSIVE MODE")
+            assert wait_until(lambda: lock_waiters(postgres) >= 1, timeout=20), worker.tail()
+            postgres.restart("fast")
+            with contextlib.suppress(psycopg.Error):
+                locker.close()
+        elif how == "down":
+            postgres.stop("fast")
+            time.sleep(5)
+            postgres.start()
+        else:
+            postgres.restart(how)
+        restarts += 1
+    assert restarts == 4
+    assert wait_until(lambda: stored(chaos_settings) == n, timeout=120), (rows(chaos_settings), worker.tail())
+    assert worker.process.poll() is None
+    assert "retry: Retry in" in worker.log.read_text(errors="replace"), "no store was cut mid-transaction"
+    assert_exactly_once(chaos_settings, n, ArticleStatus.ORIGINAL_ENGLISH, worker)
+
+
+def test_queued_work_survives_a_redis_kill(chaos_settings: Settings, broker: PrivateRedis,
+                                           worker_factory: Any) -> None:
+    """kill -9 Redis with work queued (AOF, fsync always), then again under a running worker."""
+    # A long time limit: a cold worker's first extraction imports the extractors (seconds on a
+    # busy machine). The deliveries whose ack the kill swallowed come back after the visibility
+    # timeout; test_a_redelivered_extract_after_store_is_harmless covers what they then do.
+    settings = dataclasses.replace(chaos_settings, task_time_limit=60, task_soft_time_limit=50)
+    client = redis.Redis.from_url(broker.url)
+    celery = producer(broker.url)
+    urls = [queue_raw_page(client, celery, i) for i in range(200)]
+    client.close()
+    broker.restart_after_kill()  # no worker yet: everything is still in the queue
+    client = redis.Redis.from_url(broker.url)
+    assert client.llen("extract") == 200
+    assert all(client.exists(raw_page_key(u)) for u in urls)
+    worker = worker_factory(settings, queues="extract,store", concurrency=2)
+    assert wait_until(lambda: stored(settings) >= 40, timeout=90), worker.tail()
+    broker.kill()  # and now under a running worker
+    time.sleep(2)
+    broker.start()
+    assert wait_until(lambda: backlog(settings) - unacked(settings) == 0 and stored(settings) >= 190,
+                      timeout=120), (rows(settings), worker.tail())
+    time.sleep(2)
+    assert worker.process.poll() is None, "the worker did not survive the broker's death"
+    # What was in flight at the kill is parked in ``unacked`` until the visibility timeout, or
+    # lost if kombu had popped it (BRPOP) but not yet recorded it there. Either way its raw page
+    # is still in Redis: requeue such orphans, as docs/recovery.md tells operators to.
+    orphans = requeue_orphans(client, celery, stored_urls(settings))
+    assert orphans <= 2, f"{orphans} pages orphaned: more than the worker had in flight"
+    assert wait_until(lambda: stored(settings) == 200, timeout=60), (rows(settings), worker.tail())
+    assert rows(settings) == {ArticleStatus.ORIGINAL_ENGLISH: 200, "urls": 200, "failures": 0}
+    assert int(client.hlen("unacked")) <= 2, "more in flight than the worker's two processes"
+    assert not any(client.exists(raw_page_key(u)) for u in urls), "claim checks left behind"
+    client.close()
+    celery.close()
+
+
+def test_a_redelivered_extract_after_store_is_harmless(chaos_settings: Settings, broker: PrivateRedis,
+                                                      worker_factory: Any) -> None:
+    """An extract delivered again after its article was stored (its ack was lost to a crash).
+
+    The store spent the claim check, so the second extraction finds no raw page: that must not
+    leave an open failure beside a stored article.
+    """
+    settings = dataclasses.replace(chaos_settings, task_time_limit=60, task_soft_time_limit=50)
+    client = redis.Redis.from_url(broker.url)
+    celery = producer(broker.url)
+    url = queue_raw_page(client, celery, 7)
+    message = {"raw_key": raw_page_key(url), "url": url, "site": "news"}
+    worker = worker_factory(settings, queues="extract,store", concurrency=1)
+    assert wait_until(lambda: stored(settings) == 1, timeout=90), worker.tail()
+    celery.send_task(EXTRACT_TASK, args=[message])  # the redelivery
+    assert wait_until(lambda: backlog(settings) == 0, timeout=30), worker.tail()
+    time.sleep(1)
+    assert rows(settings) == {ArticleStatus.ORIGINAL_ENGLISH: 1, "urls": 1, "failures": 0}, worker.tail()
+    client.close()
+    celery.close()
+
+
+def test_without_persistence_a_redis_kill_loses_the_queue() -> None:
+    """The documented failure mode: with ``appendonly no`` a kill takes queue and raw pages along."""
+    server = PrivateRedis(appendonly=False)
+    server.start()
+    try:
+        client = redis.Redis.from_url(server.url)
+        celery = producer(server.url)
+        urls = [queue_raw_page(client, celery, i) for i in range(20)]
+        client.close()
+        celery.close()
+        server.restart_after_kill()
+        client = redis.Redis.from_url(server.url)
+        assert client.llen("extract") == 0
+        assert not any(client.exists(raw_page_key(u)) for u in urls)
+        client.close()
+    finally:
+        server.close()
+
+
+def test_a_task_that_cannot_reach_the_broker_keeps_its_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the broker away, neither a retry nor a failure record can be sent: the task must
+    reject its message for requeueing. Any other exception is acked (``acks_late`` acks failures
+    too), and Celery's own ``Reject`` from a failed retry drops the message."""
+    from types import SimpleNamespace
+
+    from celery.exceptions import Reject
+    from kombu.exceptions import OperationalError
+
+    from workers import tasks
+
+    def broker_down(*_: Any, **__: Any) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    class Task:
+        request = SimpleNamespace(retries=0)
+
+        def retry(self, **_: Any) -> None:
+            raise Reject(OperationalError("cannot publish the retry"), requeue=False)
+
+    monkeypatch.setattr(tasks.app, "send_task", broker_down)
+    with pytest.raises(Reject) as caught:
+        tasks.fail("extract", {"url": "https://news.test/1"}, "no_text", "thin page")
+    assert caught.value.requeue
+    with pytest.raises(Reject) as caught:
+        tasks._retry(Task(), "extract", {"url": "https://news.test/1"}, OperationalError("down"), 8)  # type: ignore[arg-type]
+    assert caught.value.requeue
