@@ -69,6 +69,41 @@ def test_registry_entries_point_at_running_sites(web: NewsWeb) -> None:
     assert web.article_url("alpha", "first-story") == origin(web) + "/2026/11/20/first-story.html"
 
 
+def test_distinct_hosts_give_each_site_its_own_loopback_address() -> None:
+    from urllib.parse import urlsplit
+
+    from crawler.politeness import redirect_problem
+    from crawler.urls import same_site
+    from transcrawl.newsweb import loopback_host
+
+    assert [loopback_host(i) for i in (0, 1, 249, 250)] == ["127.0.0.2", "127.0.0.3", "127.0.0.251", "127.0.1.2"]
+    with NewsWeb([tiny_site("alpha"), tiny_site("beta")], distinct_hosts=True) as web:
+        alpha, beta = web.registry()
+        assert (web.host("alpha"), web.host("beta")) == ("127.0.0.2", "127.0.0.3")
+        assert alpha.domains == ("127.0.0.2",) and beta.domains == ("127.0.0.3",)
+        assert urlsplit(alpha.homepage).hostname == "127.0.0.2" and urlsplit(beta.homepage).hostname == "127.0.0.3"
+        assert all(urlsplit(u).hostname == "127.0.0.2" for u in (*alpha.feeds, *alpha.sitemaps))
+        assert Site.from_json(alpha.to_json()) == alpha
+        for url in web.article_urls("alpha"):
+            assert urlsplit(url).hostname == "127.0.0.2" and get(url)[0] == 200
+        assert f"Sitemap: {web.origin('alpha')}/sitemap.xml" in get(web.origin("alpha") + "/robots.txt")[2].decode()
+        assert web.origin("alpha").encode() in get(web.origin("alpha") + "/feed.xml")[2]
+        # each site answers on its own address only
+        port = urlsplit(web.origin("alpha")).port
+        with pytest.raises(urllib.error.URLError):
+            get(f"http://127.0.0.1:{port}/")
+        # the spider's site check and redirect guard accept the site's own host, and no other site's
+        first = web.article_urls("alpha")[0]
+        assert same_site(first, alpha.domains, (web.origin("alpha"),))
+        assert not same_site(web.article_urls("beta")[0], alpha.domains, (web.origin("alpha"),))
+        assert redirect_problem(first, alpha.homepage, alpha.domains, (web.origin("alpha"),)) is None
+        assert redirect_problem(web.origin("beta") + "/", alpha.homepage, alpha.domains,
+                                (web.origin("alpha"),)) is not None
+        web.stop_site("alpha")
+        web.start_site("alpha")  # reopens on the same address and port
+        assert get(first)[0] == 200
+
+
 def test_homepage_links_articles_and_traps(web: NewsWeb) -> None:
     status, headers, body = get(origin(web) + "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")

@@ -1,6 +1,10 @@
 """Local news webs on 127.0.0.1: one HTTP server per site, for ``transcrawl demo`` and for tests.
 
-Every :class:`LocalSite` gets its own port (so its own origin) and serves::
+Every :class:`LocalSite` gets its own port (so its own origin). With ``NewsWeb(sites, distinct_hosts=True)``
+each site also gets its own loopback address instead of 127.0.0.1 (site *i* on ``127.0.{i // 250}.{i % 250 + 2}``;
+Linux routes all of 127.0.0.0/8 to ``lo``), so a crawler sees one host per site, as with real domains: its
+registry entry's ``allowed_domains`` is that address, and its origin, feeds and article URLs use it.
+Each site serves::
 
     /                           homepage: links to every article, plus /about.html, /tag/<section>,
                                 /private/secret.html (robots.txt disallows it) and one article link
@@ -25,7 +29,7 @@ Failure modes, read on every request so a test may flip them while the web runs:
 :meth:`NewsWeb.start_site` reopens it on the same port.
 
 In an article's ``html``, the bytes ``{{origin}}`` are replaced by the site's origin
-(``http://127.0.0.1:PORT``) when served, so pages can carry absolute canonical and og:url links.
+(``http://127.0.0.1:PORT``, or the site's own address with ``distinct_hosts``) when served, so pages can carry absolute canonical and og:url links.
 """
 
 from __future__ import annotations
@@ -104,14 +108,18 @@ class RequestRecord:
 
 
 class NewsWeb:
-    """Serve ``sites`` on 127.0.0.1, one port each; use as a context manager or start()/stop()."""
+    """Serve ``sites`` on 127.0.0.1, one port each; use as a context manager or start()/stop().
 
-    def __init__(self, sites: list[LocalSite], *, base_port: int = 0) -> None:
+    ``distinct_hosts=True`` serves each site on its own loopback address (see the module docstring).
+    """
+
+    def __init__(self, sites: list[LocalSite], *, base_port: int = 0, distinct_hosts: bool = False) -> None:
         ids = [s.id for s in sites]
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate local site ids in {ids}")
         self.sites = {s.id: s for s in sites}
         self._base_port = base_port
+        self._hosts = {s.id: (loopback_host(i) if distinct_hosts else HOST) for i, s in enumerate(sites)}
         self._lock = threading.Lock()
         self._log: list[RequestRecord] = []
         self._servers: dict[str, ThreadingHTTPServer] = {}
@@ -151,7 +159,7 @@ class NewsWeb:
             self._serve(site_id, self._ports[site_id])
 
     def _serve(self, site_id: str, port: int) -> None:
-        server = ThreadingHTTPServer((HOST, port), _handler(self, site_id))
+        server = ThreadingHTTPServer((self._hosts[site_id], port), _handler(self, site_id))
         server.daemon_threads = True
         self._servers[site_id] = server
         self._ports[site_id] = server.server_address[1]
@@ -159,11 +167,15 @@ class NewsWeb:
         thread.start()
 
     # -- addresses ---------------------------------------------------------------------------
+    def host(self, site_id: str) -> str:
+        """The address the site listens on: 127.0.0.1, or its own with ``distinct_hosts``."""
+        return self._hosts[site_id]
+
     def origin(self, site_id: str) -> str:
         port = self._ports.get(site_id) or self.sites[site_id].port
         if not port:
             raise RuntimeError(f"site {site_id!r} has no port until the web starts")
-        return f"http://{HOST}:{port}"
+        return f"http://{self._hosts[site_id]}:{port}"
 
     def article_url(self, site_id: str, slug: str) -> str:
         article = next((a for a in self.sites[site_id].articles if a.slug == slug), None)
@@ -191,7 +203,7 @@ class NewsWeb:
             feeds=(origin + "/feed.xml", origin + "/atom.xml"),
             sitemaps=(origin + "/sitemap.xml",),
             article_pattern=ARTICLE_PATTERN,
-            allowed_domains=(HOST,),
+            allowed_domains=(self._hosts[site.id],),
             crawl_interval=crawl_interval,
         )
 
@@ -228,6 +240,13 @@ class NewsWeb:
     def _record(self, record: RequestRecord) -> None:
         with self._lock:
             self._log.append(record)
+
+
+def loopback_host(index: int) -> str:
+    """The ``index``-th site's own loopback address: 127.0.0.2, 127.0.0.3, ... (250 per /24)."""
+    if not 0 <= index < 250 * 256:
+        raise ValueError(f"no loopback address for site index {index}")
+    return f"127.0.{index // 250}.{index % 250 + 2}"
 
 
 def _handler(web: NewsWeb, site_id: str) -> type[BaseHTTPRequestHandler]:
