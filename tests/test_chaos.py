@@ -38,6 +38,7 @@ from schemas.migrate import migrate
 from tests.conftest import wait_until
 from tests.support.private_servers import PrivatePostgres, PrivateRedis
 from tests.support.tiny_model import build_tiny_model
+from transcrawl.replay import requeue_orphans
 from transcrawl.settings import Settings
 
 pytestmark = [pytest.mark.chaos]
@@ -120,23 +121,6 @@ def queue_raw_page(client: redis.Redis, celery: Any, i: int) -> str:
     client.expire(key, 3600)
     celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": url, "site": page.site}])
     return url
-
-
-def stored_urls(settings: Settings) -> set[str]:
-    with psycopg.connect(settings.database_url or "") as conn:
-        return {row[0] for row in conn.execute("SELECT url FROM articles")}
-
-
-def requeue_orphans(client: redis.Redis, celery: Any, done: set[str]) -> int:
-    """Send an extract task for every raw page that is still in Redis but not stored."""
-    count = 0
-    for key in client.scan_iter(match=raw_page_key("x").rsplit(":", 1)[0] + ":*"):
-        meta = json.loads(client.hget(key, "meta") or b"{}")
-        if meta and meta["url"] not in done:
-            celery.send_task(EXTRACT_TASK, args=[{"raw_key": key.decode(), "url": meta["url"],
-                                                  "site": meta["site"]}])
-            count += 1
-    return count
 
 
 def send(settings: Settings, name: str, messages: list[dict[str, Any]]) -> None:
@@ -322,7 +306,7 @@ def test_queued_work_survives_a_redis_kill(chaos_settings: Settings, broker: Pri
     # What was in flight at the kill is parked in ``unacked`` until the visibility timeout, or
     # lost if kombu had popped it (BRPOP) but not yet recorded it there. Either way its raw page
     # is still in Redis: requeue such orphans, as docs/recovery.md tells operators to.
-    orphans = requeue_orphans(client, celery, stored_urls(settings))
+    orphans = requeue_orphans(settings, older_than=0)  # what `transcrawl failures requeue-orphans` runs
     assert orphans <= 2, f"{orphans} pages orphaned: more than the worker had in flight"
     assert wait_until(lambda: stored(settings) == 200, timeout=60), (rows(settings), worker.tail())
     assert rows(settings) == {ArticleStatus.ORIGINAL_ENGLISH: 200, "urls": 200, "failures": 0}

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 import redis
 
 from crawler import registry as reg

@@ -312,6 +312,19 @@ def failures_list(settings: Settings, reason: str | None, stage: str | None, lim
                        f"  ({row['attempts']}x) {row['detail'] or ''}"[:240])
 
 
+@failures.command("requeue-orphans")
+@click.option("--older-than", default=600.0, show_default=True,
+              help="Only raw pages fetched at least this many seconds ago.")
+@click.pass_obj
+def failures_requeue_orphans(settings: Settings, older_than: float) -> None:
+    """After a Redis crash: extract again every raw page in Redis whose article is not stored."""
+    from transcrawl.replay import requeue_orphans
+
+    servers = _servers(settings)
+    _migrate(servers.settings)
+    click.echo(f"requeued {requeue_orphans(servers.settings, older_than=older_than)} raw page(s)")
+
+
 @failures.command("retry")
 @click.option("--reason", help="Only this reason code.")
 @click.option("--stage", type=click.Choice(["crawl", "extract", "translate", "store"]))

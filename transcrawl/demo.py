@@ -91,7 +91,7 @@ def _shared_model() -> Path | None:
 
 
 def _prepare(settings: Settings, sites: list[reg.Site]) -> None:
-    from crawler.seen import SeenSet  # noqa: F401  (documented: the demo forgets what it saw)
+    """Forget what earlier demo runs saw (a demo always crawls its sample web afresh)."""
     from schemas.contract import seen_key
 
     client = redis.Redis.from_url(settings.redis_url or "")

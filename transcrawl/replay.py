@@ -8,7 +8,7 @@ import psycopg
 import redis
 
 from crawler.pipelines import producer
-from schemas.contract import EXTRACT_TASK, STORE_TASK, TRANSLATE_TASK, seen_key
+from schemas.contract import EXTRACT_TASK, STORE_TASK, TRANSLATE_TASK, raw_page_key, seen_key
 from transcrawl.settings import Settings
 
 _TASK_BY_STAGE = {"extract": EXTRACT_TASK, "translate": TRANSLATE_TASK, "store": STORE_TASK}
@@ -51,3 +51,33 @@ def retry(settings: Settings, *, reason: str | None = None, stage: str | None = 
                 counts["recrawl"] += 1
     client.close()
     return counts
+
+
+def requeue_orphans(settings: Settings, *, older_than: float = 600.0) -> int:
+    """Send ``extract`` again for raw pages still in Redis whose article is not stored.
+
+    After a Redis crash a message can be gone while its raw page survives (kombu pops a message and
+    records it as unacknowledged in two commands). Pages fetched less than ``older_than`` seconds
+    ago are left alone: their task is probably still queued. Sending one twice is harmless.
+    """
+    import json
+    from datetime import datetime
+
+    assert settings.database_url and settings.redis_url
+    celery, client = producer(settings.redis_url), redis.Redis.from_url(settings.redis_url)
+    cutoff = datetime.now().timestamp() - older_than
+    pages = []
+    for key in client.scan_iter(match=raw_page_key("x").rsplit(":", 1)[0] + ":*", count=500):
+        meta = json.loads(client.hget(key, "meta") or b"{}")
+        if meta and datetime.fromisoformat(meta["fetched_at"]).timestamp() <= cutoff:
+            pages.append((key.decode(), meta))
+    with psycopg.connect(settings.database_url) as conn:
+        stored = {row[0] for row in conn.execute(
+            "SELECT url FROM articles WHERE url = ANY(%s)", ([m["url"] for _, m in pages],))}
+    count = 0
+    for key, meta in pages:
+        if meta["url"] not in stored:
+            celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": meta["url"], "site": meta["site"]}])
+            count += 1
+    client.close()
+    return count
