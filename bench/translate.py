@@ -1,23 +1,28 @@
 """Translation speed and quality: raw CTranslate2 against Transcrawl's Translator, same input.
 
-    python bench/translate.py [--sentences 500] [--beams 1,2,4] [--write-docs]
+    python bench/translate.py [--sentences 400] [--beams 1,4] [--block 80] [--write-docs]
 
 Input: the first N lines of WMT19 newstest zh→en from ../shared/data/translation; model: the
 OPUS-MT zh→en package (OPUS-MT by Jörg Tiedemann and Santhosh Thottingal, CC-BY 4.0) from
 ../shared/models, installed into a temporary folder. Reports target tokens/s, sentences/s,
-BLEU/chrF (sentence mode, and document mode against joined references), the translation-memory
-second pass and peak RSS. ``--write-docs`` rewrites the ``## Translation`` section of
-docs/benchmarks.md.
+BLEU/chrF (sentence mode against the raw loop; document mode against the raw loop's sentence
+translations joined into the same paragraphs, both scored on joined references), the
+translation-memory second pass and the RSS of a fresh worker process with the zh→en model, with a
+PASS/FAIL per goal of the issue. Runs are interleaved block by block (the machine is shared).
+``--write-docs`` rewrites the ``## Translation`` section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import platform
 import resource
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +36,6 @@ import sentencepiece
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import workers.translate.engine as engine  # noqa: E402
 from transcrawl.settings import Settings  # noqa: E402
 from workers.translate import Translator, install_model  # noqa: E402
 
@@ -41,15 +45,42 @@ DATA = SHARED / "data" / "translation" / "newstest2019.zh-en"
 DOC_SENTENCES = 8
 
 
+WORKER_PROBE = r"""
+import json, resource, sys, time
+from pathlib import Path
+import psutil
+extra = []
+try:  # the worker's own imports (Celery, tasks), if that module imports cleanly here
+    import workers.tasks  # noqa: F401
+    extra.append("workers.tasks")
+except Exception as exc:  # noqa: BLE001
+    extra.append(f"workers.tasks not imported: {type(exc).__name__}")
+from transcrawl.settings import Settings
+from workers.translate import get_translator
+models, beam, lines = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]).read_text().splitlines()
+translator = get_translator(Settings(models_dir=models))
+before = psutil.Process().memory_info().rss
+docs = [lines[i : i + 8] for i in range(0, len(lines), 8)]
+translator.translate_documents("zh", docs, beam_size=beam)
+print(json.dumps({"rss_mb": psutil.Process().memory_info().rss / 2**20,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "before_mb": before / 2**20, "sentences": translator.stats.sentences, "imports": extra}))
+"""
+
+
 @dataclasses.dataclass
-class Row:
+class Run:
+    """One way of translating, timed block by block."""
+
     name: str
     beam: int
-    seconds: float
-    sentences: int
-    target_tokens: int
-    bleu: float
-    chrf: float
+    seconds: float = 0.0
+    sentences: int = 0
+    target_tokens: int = 0
+    blocks: list[float] = dataclasses.field(default_factory=list)
+    hyps: list[str] = dataclasses.field(default_factory=list)
+    bleu: float = 0.0
+    chrf: float = 0.0
 
     def cells(self) -> str:
         return (f"| {self.name} | {self.beam} | {self.seconds:.1f} | {self.target_tokens / self.seconds:.0f} | "
@@ -60,31 +91,8 @@ def scores(hyps: list[str], refs: list[str]) -> tuple[float, float]:
     return sacrebleu.corpus_bleu(hyps, [refs]).score, sacrebleu.corpus_chrf(hyps, [refs]).score
 
 
-def raw_baseline(model: Path, src: list[str], refs: list[str], beam: int, threads: int) -> Row:
-    """Plain CTranslate2: pre-split sentences, translate_batch(max_batch_size=32)."""
-    sp = sentencepiece.SentencePieceProcessor(model_file=str(model / "sentencepiece.model"))
-    translator = ctranslate2.Translator(str(model / "model"), device="cpu", compute_type="int8",
-                                        intra_threads=threads)
-    tokens = [sp.encode(s, out_type=str) for s in src]
-    translator.translate_batch(tokens[:4], beam_size=beam, max_batch_size=32)  # warm-up
-    started = time.perf_counter()
-    results = translator.translate_batch(tokens, beam_size=beam, max_batch_size=32)
-    seconds = time.perf_counter() - started
-    hyps = ["".join(r.hypotheses[0]).replace("\u2581", " ").strip() for r in results]
-    n_tokens = sum(len(r.hypotheses[0]) for r in results)
-    return Row("raw CTranslate2", beam, seconds, len(src), n_tokens, *scores(hyps, refs))
-
-
-def transcrawl(
-    translator: Translator, docs: list[list[str]], refs: list[str], beam: int, name: str, n_sent: int
-) -> tuple[Row, list[list[str]]]:
-    before = translator.stats.target_tokens
-    started = time.perf_counter()
-    out = translator.translate_documents("zh", docs, beam_size=beam)
-    seconds = time.perf_counter() - started
-    hyps = [" ".join(p for p in doc if p) for doc in out]
-    row = Row(name, beam, seconds, n_sent, translator.stats.target_tokens - before, *scores(hyps, refs))
-    return row, out
+def load() -> str:
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def as_paragraphs(lines: list[str]) -> list[str]:
@@ -99,79 +107,154 @@ def as_paragraphs(lines: list[str]) -> list[str]:
     return paragraphs + ([current] if current else [])
 
 
+def bench_beam(model: Path, models: Path, src: list[str], beam: int, cores: int, block: int) -> dict[str, object]:
+    """Raw loop, Translator on sentences and Translator on documents, interleaved block by block.
+
+    The machine is shared, so each block of ``block`` sentences is run by all three in turn (the
+    order alternating between blocks) and a burst of load hits all of them alike.
+    """
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(model / "sentencepiece.model"))
+    raw = ctranslate2.Translator(str(model / "model"), device="cpu", compute_type="int8", intra_threads=cores)
+    translator = Translator(Settings(models_dir=models, intra_threads=cores))
+    raw.translate_batch([sp.encode(s, out_type=str) for s in src[-4:]], beam_size=beam, max_batch_size=32)
+    translator.translate_documents("zh", [src[-4:]], beam_size=beam)  # load and warm up
+    runs = {k: Run(name, beam) for k, name in (("raw", "raw CTranslate2"), ("sent", "Translator, sentences"),
+                                               ("doc", "Translator, documents"))}
+    second = 0.0
+
+    def run_raw(lines: list[str]) -> tuple[list[str], int]:
+        # the raw loop: tokenize, translate_batch(max_batch_size=32), join pieces
+        results = raw.translate_batch([sp.encode(s, out_type=str) for s in lines], beam_size=beam,
+                                      max_batch_size=32)
+        hyps = ["".join(r.hypotheses[0]).replace("\u2581", " ").strip() for r in results]
+        return hyps, sum(len(r.hypotheses[0]) for r in results)
+
+    def run_translator(docs: list[list[str]]) -> tuple[list[str], int]:
+        translator.memory.clear()
+        before = translator.stats.target_tokens
+        out = translator.translate_documents("zh", docs, beam_size=beam)
+        return [" ".join(p for p in doc if p) for doc in out], translator.stats.target_tokens - before
+
+    for b, start in enumerate(range(0, len(src), block)):
+        lines = src[start : start + block]
+        docs = [as_paragraphs(lines[i : i + DOC_SENTENCES]) for i in range(0, len(lines), DOC_SENTENCES)]
+        jobs = {"raw": lambda: run_raw(lines), "sent": lambda: run_translator([[s] for s in lines]),
+                "doc": lambda: run_translator(docs)}
+        for key in (list(jobs) if b % 2 == 0 else list(jobs)[::-1]):
+            started = time.perf_counter()
+            hyps, tokens = jobs[key]()
+            seconds = time.perf_counter() - started
+            run = runs[key]
+            run.seconds += seconds
+            run.blocks.append(seconds)
+            run.sentences += len(lines)
+            run.target_tokens += tokens
+            run.hyps += hyps
+            if key == "doc":  # the same documents again: every sentence should be a memory hit
+                started = time.perf_counter()
+                translator.translate_documents("zh", docs, beam_size=beam)
+                second += time.perf_counter() - started
+        print(f"  beam {beam} block {b}: " + ", ".join(f"{k} {runs[k].blocks[-1]:.1f}s" for k in runs)
+              + f" ({load()})", flush=True)
+    return {"runs": runs, "second": second}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sentences", type=int, default=500)
-    parser.add_argument("--beams", default="1,2,4")
-    parser.add_argument("--ngram-check", type=int, default=4, help="beam for a no_repeat_ngram_size=3 run (0: skip)")
+    parser.add_argument("--sentences", type=int, default=400)
+    parser.add_argument("--beams", default="1,4")
+    parser.add_argument("--block", type=int, default=80, help="sentences per interleaved block")
+    parser.add_argument("--probe-beam", type=int, default=4, help="beam for the worker RSS probe")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     beams = [int(b) for b in args.beams.split(",")]
+    block = max(DOC_SENTENCES, args.block - args.block % DOC_SENTENCES)
     n = args.sentences - args.sentences % DOC_SENTENCES
     src = Path(f"{DATA}.zho").read_text().splitlines()[:n]
     ref = Path(f"{DATA}.eng").read_text().splitlines()[:n]
     cores = len(os.sched_getaffinity(0))
-    docs = [as_paragraphs(src[i : i + DOC_SENTENCES]) for i in range(0, n, DOC_SENTENCES)]
     doc_refs = [" ".join(ref[i : i + DOC_SENTENCES]) for i in range(0, n, DOC_SENTENCES)]
+    load_start = load()
+    print(f"{load_start} at start (uptime)", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         package = Path(shutil.copy(PACKAGE, Path(tmp) / PACKAGE.name))
-        model = install_model(str(package), Path(tmp) / "models").path
-        rows: list[Row] = []
-        memory_note = ""
-        for beam in beams:
-            rows.append(raw_baseline(model, src, ref, beam, cores))
-            print(rows[-1].cells(), flush=True)
-            translator = Translator(Settings(models_dir=Path(tmp) / "models", intra_threads=cores))
-            translator.translate_documents("zh", [src[-4:]], beam_size=beam)  # load and warm up
-            translator.memory.clear()
-            row, _ = transcrawl(translator, [[s] for s in src], ref, beam, "Translator, sentences", n)
-            rows.append(row)
-            print(rows[-1].cells(), flush=True)
-            translator.memory.clear()
-            row, _ = transcrawl(translator, docs, doc_refs, beam, "Translator, documents", n)
-            rows.append(row)
-            print(rows[-1].cells(), flush=True)
-            started = time.perf_counter()
-            translator.translate_documents("zh", docs, beam_size=beam)
-            second = time.perf_counter() - started
-            memory_note += f"beam {beam}: {second:.2f} s = {100 * second / row.seconds:.1f}% of the first. "
-            print(memory_note, flush=True)
-        if args.ngram_check:
-            engine.NO_REPEAT_NGRAM_SIZE = 3
-            translator = Translator(Settings(models_dir=Path(tmp) / "models", intra_threads=cores))
-            translator.translate_documents("zh", [src[-4:]], beam_size=args.ngram_check)
-            translator.memory.clear()
-            row, _ = transcrawl(translator, [[s] for s in src], ref, args.ngram_check,
-                                "Translator, sentences, no_repeat_ngram_size=3", n)
-            rows.append(row)
-            print(rows[-1].cells(), flush=True)
-            engine.NO_REPEAT_NGRAM_SIZE = 0
+        models = Path(tmp) / "models"
+        model = install_model(str(package), models).path
+        probe_lines = Path(tmp) / "probe.zho"
+        probe_lines.write_text("\n".join(src[:200]) + "\n")
+        command = [sys.executable, "-c", WORKER_PROBE, str(models), str(args.probe_beam), str(probe_lines)]
+        probe = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
+        worker = json.loads(probe.stdout.strip().splitlines()[-1])
+        print(f"worker RSS with zh→en loaded: {worker}", flush=True)
+        results = {beam: bench_beam(model, models, src, beam, cores, block) for beam in beams}
+    for beam, result in results.items():
+        runs = result["runs"]
+        runs["raw"].bleu, runs["raw"].chrf = scores(runs["raw"].hyps, ref)
+        runs["sent"].bleu, runs["sent"].chrf = scores(runs["sent"].hyps, ref)
+        runs["doc"].bleu, runs["doc"].chrf = scores(runs["doc"].hyps, doc_refs)
+        joined = [" ".join(runs["raw"].hyps[i : i + DOC_SENTENCES]) for i in range(0, n, DOC_SENTENCES)]
+        result["raw_joined"] = scores(joined, doc_refs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    report = render(rows, n, cores, peak_mb, memory_note, args)
+    report = render(results, n, block, cores, peak_mb, worker, load_start, load(), args)
     print(report)
     if args.write_docs:
         write_section(REPO / "docs" / "benchmarks.md", report)
 
 
-def render(rows: list[Row], n: int, cores: int, peak_mb: float, memory_note: str, args: argparse.Namespace) -> str:
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def render(results: dict[int, dict], n: int, block: int, cores: int, peak_mb: float, worker: dict,
+           load_start: str, load_end: str, args: argparse.Namespace) -> str:
     cpu = platform.processor() or platform.machine()
+    rows, goals = [], []
+    for beam, result in results.items():
+        runs = result["runs"]
+        raw, sent, doc = runs["raw"], runs["sent"], runs["doc"]
+        rows += [raw.cells(), sent.cells(), doc.cells()]
+        for run in (sent, doc):
+            ratio = raw.seconds / run.seconds
+            per_block = statistics.median(r / t for r, t in zip(raw.blocks, run.blocks, strict=True))
+            goals.append(f"- beam {beam}, {run.name.split(', ')[1]}: {ratio:.2f}× the raw loop's throughput "
+                         f"(median of per-block ratios {per_block:.2f}×) — {verdict(ratio >= 1.0)} (≥ 1.0×)")
+        d_bleu, d_chrf = sent.bleu - raw.bleu, sent.chrf - raw.chrf
+        goals.append(f"- beam {beam}, sentence mode vs raw (per-sentence references): BLEU {d_bleu:+.1f}, "
+                     f"chrF {d_chrf:+.1f} — {verdict(d_bleu >= -0.5 and d_chrf >= -0.5)} (≥ −0.5 each)")
+        jb, jc = result["raw_joined"]
+        d_bleu, d_chrf = doc.bleu - jb, doc.chrf - jc
+        goals.append(f"- beam {beam}, document mode vs the raw loop's sentences joined into the same "
+                     f"{DOC_SENTENCES}-line groups (both against joined references: raw BLEU {jb:.1f} / chrF "
+                     f"{jc:.1f}, Translator {doc.bleu:.1f} / {doc.chrf:.1f}): BLEU {d_bleu:+.1f}, chrF {d_chrf:+.1f} — "
+                     f"{verdict(d_bleu >= -0.5 and d_chrf >= -0.5)} (≥ −0.5 each)")
+        pct = 100 * result["second"] / doc.seconds
+        goals.append(f"- beam {beam}, second pass over the same documents (translation memory): "
+                     f"{result['second']:.2f} s = {pct:.2f}% of the first — {verdict(pct < 5)} (< 5%)")
+    goals.append(f"- worker RSS with zh→en loaded (a fresh process: imports, default Settings, "
+                 f"200 sentences as 8-paragraph documents at beam {args.probe_beam}): "
+                 f"{worker['rss_mb']:.0f} MB resident, peak {worker['peak_mb']:.0f} MB — "
+                 f"{verdict(worker['peak_mb'] < 600)} (< 600 MB)")
     lines = [
         "## Translation",
         "",
-        f"`python bench/translate.py --sentences {args.sentences} --beams {args.beams}` — first {n} sentences of "
-        f"WMT19 newstest zh→en, OPUS-MT zh→en (Argos 1.9, int8), CPU only, {cores} cores ({cpu}), "
-        f"CTranslate2 {ctranslate2.__version__}, intra_threads={cores}. Documents hold "
-        f"{DOC_SENTENCES} lines each, run together into paragraphs as an article would hold them (a line "
-        "without final punctuation ends a paragraph); their BLEU/chrF are against the joined references. "
-        "Each run is warmed up first; model loading is not timed.",
+        f"`python bench/translate.py --sentences {args.sentences} --beams {args.beams} --block {args.block}` — "
+        f"first {n} sentences of WMT19 newstest zh→en, OPUS-MT zh→en (Argos 1.9, int8), CPU only, {cores} cores "
+        f"({cpu}), CTranslate2 {ctranslate2.__version__}, intra_threads={cores} for both. The raw loop is "
+        "`translate_batch(max_batch_size=32)` on pre-split sentences. The machine is shared, so the three runs "
+        f"are interleaved in blocks of {block} sentences (order alternating), and seconds are sums over blocks. "
+        f"Documents hold {DOC_SENTENCES} lines each, run together into paragraphs as an article would hold them "
+        "(a line without final punctuation ends a paragraph). Model loading and warm-up are not timed. "
+        f"Load average (1/5/15 min) at start: {load_start.split(' ', 1)[1]}, at end: {load_end.split(' ', 1)[1]}.",
         "",
         "| run | beam | seconds | target tok/s | sentences/s | BLEU | chrF |",
         "|---|---|---|---|---|---|---|",
-        *[row.cells() for row in rows],
+        *rows,
         "",
-        f"Second pass over the same documents (translation memory): {memory_note.strip()}",
-        f"Peak RSS of the whole run: {peak_mb:.0f} MB (psutil RSS now {psutil.Process().memory_info().rss / 2**20:.0f} MB).",
+        "Document-mode BLEU/chrF in the table are against the joined references. Goals:",
+        "",
+        *goals,
+        f"- peak RSS of the bench process itself (two models loaded per beam, all outputs kept): {peak_mb:.0f} MB",
         "",
     ]
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from workers.translate import (
     split_long,
     split_sentences,
 )
+from workers.translate.engine import batch_budget
 from workers.translate.segment import clean, needs_translation
 
 
@@ -124,6 +125,21 @@ def test_batches_respect_token_budget(models_dir: Path) -> None:
     double = echo(translator, "de")
     translator.translate_documents("de", [[f"Satz {i} ist lang und länger geworden." for i in range(40)]])
     assert len(double.calls) > 1 and max(double.calls) < 40
+
+
+def test_token_budget_scales_with_beam(models_dir: Path) -> None:
+    """max_batch_tokens is the beam-2 budget: greedy batches hold twice as much, beam 4 half."""
+    translator = Translator(Settings(models_dir=models_dir, max_batch_tokens=256, intra_threads=1))
+    double = echo(translator, "de")
+    sizes = {}
+    for beam in (1, 2, 4):
+        translator.memory.clear()
+        double.calls.clear()
+        translator.translate_documents("de", [[f"Satz {i} ist lang und länger geworden." for i in range(40)]],
+                                       beam_size=beam)
+        sizes[beam] = max(double.calls)
+    assert sizes[1] > sizes[2] > sizes[4] >= 1
+    assert batch_budget(2048, 1) == 4096 and batch_budget(2048, 2) == 2048 and batch_budget(2048, 4) == 1024
 
 
 def test_translation_memory_translates_a_sentence_once(translator: Translator) -> None:

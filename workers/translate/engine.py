@@ -36,6 +36,16 @@ log = logging.getLogger(__name__)
 MAX_SOURCE_TOKENS = 200  # longer sentences are split before they reach the model
 MAX_DECODING_LENGTH = 512
 NO_REPEAT_NGRAM_SIZE = 0  # 0 = off; see docs/benchmarks.md for why
+# The token budget (Settings.max_batch_tokens) is what one batch may hold at beam 2, the default.
+# Decoder memory grows with sentences × beam, so other beams get budget × 2 / beam: greedy gets
+# larger batches (cheaper per token), beam 4 smaller ones, which keeps a worker's peak RSS at
+# about the beam-2 figure (docs/benchmarks.md: beam 4 at 2048 tokens peaked at ~670 MB).
+BUDGET_BEAM = 2
+
+
+def batch_budget(max_batch_tokens: int, beam: int) -> int:
+    """Padded source tokens per engine call for this beam size."""
+    return max(1, max_batch_tokens * BUDGET_BEAM // max(1, beam))
 
 
 @dataclasses.dataclass
@@ -146,13 +156,14 @@ class Translator:
         self.stats.sentences += len(job.units)
         self.stats.memory_hits += len(job.units) - len(todo)
         todo.sort(key=lambda i: len(job.units[i]))
-        chunks = list(_chunks(todo, job.units, self.settings.max_batch_tokens))
+        budget = batch_budget(self.settings.max_batch_tokens, beam)
+        chunks = list(_chunks(todo, job.units, budget))
         inter, _ = self.threads()
         if inter > 1 and len(chunks) > 1:
             with ThreadPoolExecutor(max_workers=inter) as pool:
-                outputs = list(pool.map(lambda c: self._run(loaded, job, c, beam), chunks))
+                outputs = list(pool.map(lambda c: self._run(loaded, job, c, beam, budget), chunks))
         else:
-            outputs = [self._run(loaded, job, c, beam) for c in chunks]
+            outputs = [self._run(loaded, job, c, beam, budget) for c in chunks]
         for chunk, translations in zip(chunks, outputs, strict=True):
             for i, translation in zip(chunk, translations, strict=True):
                 if translation is None:
@@ -163,7 +174,9 @@ class Translator:
                     results[i] = translation
         return [r if r is not None else "" for r in results]
 
-    def _run(self, loaded: LoadedModel, job: _Job, chunk: list[int], beam: int) -> list[str | None]:
+    def _run(
+        self, loaded: LoadedModel, job: _Job, chunk: list[int], beam: int, budget: int
+    ) -> list[str | None]:
         """Translate one batch; if the engine fails, bisect to find and pass through the culprits."""
         batch = [job.units[i] for i in chunk]
         longest = max(len(tokens) for tokens in batch)
@@ -172,7 +185,7 @@ class Translator:
             results = loaded.ct2.translate_batch(
                 batch,
                 beam_size=beam,
-                max_batch_size=self.settings.max_batch_tokens,
+                max_batch_size=budget,
                 batch_type="tokens",
                 max_decoding_length=min(2 * longest + 10, MAX_DECODING_LENGTH),
                 no_repeat_ngram_size=NO_REPEAT_NGRAM_SIZE,
@@ -183,7 +196,8 @@ class Translator:
                 log.warning("translation engine failed on a sentence (%s): %.80r", exc, job.texts[chunk[0]])
                 return [None]
             half = len(chunk) // 2
-            return self._run(loaded, job, chunk[:half], beam) + self._run(loaded, job, chunk[half:], beam)
+            first = self._run(loaded, job, chunk[:half], beam, budget)
+            return first + self._run(loaded, job, chunk[half:], beam, budget)
         out: list[str | None] = []
         for i, result in zip(chunk, results, strict=True):
             pieces = result.hypotheses[0]
