@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -89,6 +90,10 @@ def test_crawler_pauses_while_the_extract_queue_is_full(settings: Settings, clea
             depths.append(int(client.llen(QUEUE_EXTRACT)))
             time.sleep(0.5)
         assert crawl.poll() is None, "the crawl finished although the queue was full"
+        client.rpush(QUEUE_EXTRACT, b"{}", b"{}", b"{}")  # over the bound whatever is in flight
+        shown = json.loads(cli(bounded, "status", "--json").stdout)
+        assert shown["backpressure"] == {"max_queued_pages": 2, "holding": True}
+        client.ltrim(QUEUE_EXTRACT, 0, -4)
         # One request per site may be in flight when the pause starts.
         assert max(depths) <= 2 + len(sites), depths
         worker_factory(settings, concurrency=2)

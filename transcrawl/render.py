@@ -14,7 +14,12 @@ from rich.table import Table
 def print_status(info: dict[str, Any], console: Console | None = None) -> None:
     """The status screen: queues and workers, articles (all and last 24 h), sites, failures."""
     console = console or Console()
-    queues = Table(title="Queues", box=box.SIMPLE)
+    pressure = info.get("backpressure") or {}
+    title = "Queues"
+    if pressure.get("max_queued_pages"):
+        state = "[red]crawlers holding[/red]" if pressure.get("holding") else "crawlers running"
+        title += f" (extract bound {pressure['max_queued_pages']}: {state})"
+    queues = Table(title=title, box=box.SIMPLE)
     for name in info["queues"]:
         queues.add_column(name, justify="right")
     queues.add_row(*(str(v) for v in info["queues"].values()))

@@ -85,6 +85,12 @@ def gather(settings: Settings, *, ping_timeout: float = 1.0) -> dict[str, Any]:
     client = redis.Redis.from_url(settings.redis_url)
     try:
         result: dict[str, Any] = {"queues": queue_depths(client), "crawls": last_crawls(client)}
+        # Crawlers hold article downloads while the extract queue is over this bound.
+        result["backpressure"] = {
+            "max_queued_pages": settings.max_queued_pages,
+            "holding": bool(settings.max_queued_pages)
+            and result["queues"].get("extract", 0) > settings.max_queued_pages,
+        }
         from crawler.records import disabled_sites
 
         result["disabled_sites"] = sorted(disabled_sites(client).values(), key=lambda h: h["site"])
