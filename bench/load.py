@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -96,7 +95,7 @@ def queue_pages(settings: Settings, plans: list[Plan]) -> float:
                        content_type=plan.content_type, final_url=plan.url)
         key = raw_page_key(plan.url)
         with client.pipeline() as pipe:
-            pipe.hset(key, mapping={"meta": json.dumps(page.to_json()), "body": zlib.compress(plan.body, 6)})
+            pipe.hset(key, mapping=page.encode(plan.body))
             pipe.expire(key, 3600)
             pipe.execute()
         app.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": plan.url, "site": page.site}])

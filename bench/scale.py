@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 import uuid
-import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -61,7 +60,7 @@ def queue(client: redis.Redis, sender: Any, pages: list[tuple[str, str, bytes]])
         page = RawPage(url=url, site=f"bench-{country}", country=country, site_language="",
                        fetched_at="2026-11-28T00:00:00+00:00", status=200, content_type="text/html",
                        final_url=url)
-        client.hset(key, mapping={"meta": json.dumps(page.to_json()), "body": zlib.compress(body, 6)})
+        client.hset(key, mapping=page.encode(body))
         sender.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": url, "site": page.site}])
 
 

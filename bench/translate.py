@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 import ctranslate2
-import psutil
 import sacrebleu
 import sentencepiece
 

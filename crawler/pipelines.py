@@ -5,8 +5,6 @@ The crawler never imports the workers: it only knows the contract in ``schemas``
 
 from __future__ import annotations
 
-import json
-import zlib
 from typing import Any
 
 import redis
@@ -58,7 +56,7 @@ class RawPageQueuePipeline:
                                               "fetched_at", "status", "content_type", "final_url", "overrides")})
         key = raw_page_key(page.url)
         with self.redis.pipeline() as pipe:
-            pipe.hset(key, mapping={"meta": json.dumps(page.to_json()), "body": zlib.compress(body, 6)})
+            pipe.hset(key, mapping=page.encode(body))
             pipe.expire(key, self.ttl)
             pipe.hincrby(stats_key("crawler"), "pages_queued", 1)
             pipe.execute()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
+import zlib
 from typing import Any
 
 EXTRACT_TASK = "transcrawl.extract"
@@ -77,6 +79,15 @@ class RawPage:
     def from_json(cls, data: dict[str, Any]) -> RawPage:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+    def encode(self, body: bytes) -> dict[str, bytes | str]:
+        """The Redis hash under :func:`raw_page_key`: ``meta`` JSON and the zlib-compressed body."""
+        return {"meta": json.dumps(self.to_json()), "body": zlib.compress(body, 6)}
+
+    @classmethod
+    def decode(cls, entry: dict[bytes, bytes]) -> tuple[RawPage, bytes]:
+        """The page and its body back from the hash that :meth:`encode` made."""
+        return cls.from_json(json.loads(entry[b"meta"])), zlib.decompress(entry[b"body"])
 
 
 @dataclasses.dataclass

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import random
 import signal
 import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,7 +115,7 @@ def queue_raw_page(client: redis.Redis, celery: Any, i: int) -> str:
                    fetched_at="2026-11-27T09:00:00+00:00", status=200,
                    content_type="text/html; charset=utf-8", final_url=url)
     key = raw_page_key(url)
-    client.hset(key, mapping={"meta": json.dumps(page.to_json()), "body": zlib.compress(body, 6)})
+    client.hset(key, mapping=page.encode(body))
     client.expire(key, 3600)
     celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": url, "site": page.site}])
     return url

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import urllib.request
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ def queue_page(client: redis.Redis, url: str, body: str) -> str:
     page = RawPage(url=url, site="metrics-site", country="us", site_language="en",
                    fetched_at="2026-11-27T12:00:00+00:00", status=200, content_type="text/html",
                    final_url=url)
-    client.hset(key, mapping={"meta": json.dumps(page.to_json()), "body": zlib.compress(body.encode())})
+    client.hset(key, mapping=page.encode(body.encode()))
     return key
 
 

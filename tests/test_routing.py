@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +46,7 @@ def test_dedicated_language_worker_translates_its_language(settings: Settings, c
     page = RawPage(url=url, site="n", country="de", site_language="de", fetched_at="2026-11-27T12:00:00+00:00",
                    status=200, content_type="text/html; charset=utf-8", final_url=url)
     key = raw_page_key(url)
-    client.hset(key, mapping={"meta": json.dumps(page.to_json()), "body": zlib.compress(PAGE.encode())})
+    client.hset(key, mapping=page.encode(PAGE.encode()))
     producer(settings.redis_url or "").send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": url, "site": "n"}])
 
     def status() -> str | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +18,7 @@ def load_raw_page(client: redis.Redis, key: str) -> tuple[RawPage, bytes]:
     entry = client.hgetall(key)
     if not entry:
         raise RawPageMissing(f"raw page {key} is not in Redis (expired or already stored)")
-    meta = RawPage.from_json(json.loads(entry[b"meta"]))
-    return meta, zlib.decompress(entry[b"body"])
+    return RawPage.decode(entry)
 
 
 def extract(client: redis.Redis, message: dict[str, Any]) -> Article:
