@@ -69,8 +69,7 @@ def connection() -> Any:
 
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    psycopg.OperationalError,
-    psycopg.errors.AdminShutdown if hasattr(psycopg.errors, "AdminShutdown") else psycopg.OperationalError,
+    psycopg.OperationalError,  # includes AdminShutdown, sent when Postgres restarts
     redis.ConnectionError,
     redis.TimeoutError,
     kombu.exceptions.OperationalError,  # sending the next task failed: the broker is unreachable
