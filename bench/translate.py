@@ -1,6 +1,6 @@
 """Translation speed and quality: raw CTranslate2 against Transcrawl's Translator, same input.
 
-    python bench/translate.py [--sentences 400] [--beams 1,4] [--block 80] [--write-docs]
+    python bench/translate.py [--sentences 400] [--beams 1,4] [--block 80] [--device auto] [--write-docs]
 
 Input: the first N lines of WMT19 newstest zh→en from ../shared/data/translation; model: the
 OPUS-MT zh→en package (OPUS-MT by Jörg Tiedemann and Santhosh Thottingal, CC-BY 4.0) from
@@ -9,7 +9,12 @@ BLEU/chrF (sentence mode against the raw loop; document mode against the raw loo
 translations joined into the same paragraphs, both scored on joined references), the
 translation-memory second pass and the RSS of a fresh worker process with the zh→en model, with a
 PASS/FAIL per goal of the issue. Runs are interleaved block by block (the machine is shared).
-``--write-docs`` rewrites the ``## Translation`` section of docs/benchmarks.md.
+
+The raw loop uses the same device, compute type and threads as the Translator (inter_threads
+replicas × intra_threads each, as Settings choose them), so the ratio measures batching and
+nothing else; on CPU a second raw loop with one replica using every core (CTranslate2's usual
+single-translator set-up) shows what the thread layout adds. ``--write-docs`` rewrites the
+``## Translation`` section of docs/benchmarks.md (``## Translation on GPU`` for ``--device cuda``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from transcrawl.settings import Settings  # noqa: E402
 from workers.translate import Translator, install_model  # noqa: E402
+from workers.translate.loading import choose_batch_tokens  # noqa: E402
 
 SHARED = Path(os.environ.get("TRANSCRAWL_SHARED") or REPO.parent / "shared")
 PACKAGE = SHARED / "models" / "translate-zh_en-1_9.argosmodel"
@@ -57,7 +63,7 @@ except Exception as exc:  # noqa: BLE001
 from transcrawl.settings import Settings
 from workers.translate import get_translator
 models, beam, lines = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]).read_text().splitlines()
-translator = get_translator(Settings(models_dir=models))
+translator = get_translator(Settings(models_dir=models, translate_device=sys.argv[4]))
 before = psutil.Process().memory_info().rss
 docs = [lines[i : i + 8] for i in range(0, len(lines), 8)]
 translator.translate_documents("zh", docs, beam_size=beam)
@@ -106,22 +112,37 @@ def as_paragraphs(lines: list[str]) -> list[str]:
     return paragraphs + ([current] if current else [])
 
 
-def bench_beam(model: Path, models: Path, src: list[str], beam: int, cores: int, block: int) -> dict[str, object]:
-    """Raw loop, Translator on sentences and Translator on documents, interleaved block by block.
+def layout(inter: int, intra: int) -> str:
+    return f"{inter}×{intra}"
 
-    The machine is shared, so each block of ``block`` sentences is run by all three in turn (the
+
+def bench_beam(model: Path, settings: Settings, src: list[str], beam: int, cores: int,
+               block: int) -> dict[str, object]:
+    """Raw loop(s), Translator on sentences and Translator on documents, interleaved per block.
+
+    The machine is shared, so each block of ``block`` sentences is run by all of them in turn (the
     order alternating between blocks) and a burst of load hits all of them alike.
     """
     sp = sentencepiece.SentencePieceProcessor(model_file=str(model / "sentencepiece.model"))
-    raw = ctranslate2.Translator(str(model / "model"), device="cpu", compute_type="int8", intra_threads=cores)
-    translator = Translator(Settings(models_dir=models, intra_threads=cores))
-    raw.translate_batch([sp.encode(s, out_type=str) for s in src[-4:]], beam_size=beam, max_batch_size=32)
+    translator = Translator(settings)
+    device, compute = translator.device()
+    inter, intra = translator.threads()
+    raws = {"raw": ctranslate2.Translator(str(model / "model"), device=device, compute_type=compute,
+                                          inter_threads=inter, intra_threads=intra)}
+    names = {"raw": f"raw CTranslate2, {layout(inter, intra)}"}
+    if device == "cpu" and (inter, intra) != (1, cores):
+        raws["raw1"] = ctranslate2.Translator(str(model / "model"), device=device, compute_type=compute,
+                                              inter_threads=1, intra_threads=cores)
+        names["raw1"] = f"raw CTranslate2, {layout(1, cores)}"
+    for raw in raws.values():
+        raw.translate_batch([sp.encode(s, out_type=str) for s in src[-4:]], beam_size=beam, max_batch_size=32)
     translator.translate_documents("zh", [src[-4:]], beam_size=beam)  # load and warm up
-    runs = {k: Run(name, beam) for k, name in (("raw", "raw CTranslate2"), ("sent", "Translator, sentences"),
-                                               ("doc", "Translator, documents"))}
+    names |= {"sent": f"Translator, sentences, {layout(inter, intra)}",
+              "doc": f"Translator, documents, {layout(inter, intra)}"}
+    runs = {k: Run(name, beam) for k, name in names.items()}
     second = 0.0
 
-    def run_raw(lines: list[str]) -> tuple[list[str], int]:
+    def run_raw(raw: ctranslate2.Translator, lines: list[str]) -> tuple[list[str], int]:
         # the raw loop: tokenize, translate_batch(max_batch_size=32), join pieces
         results = raw.translate_batch([sp.encode(s, out_type=str) for s in lines], beam_size=beam,
                                       max_batch_size=32)
@@ -137,8 +158,8 @@ def bench_beam(model: Path, models: Path, src: list[str], beam: int, cores: int,
     for b, start in enumerate(range(0, len(src), block)):
         lines = src[start : start + block]
         docs = [as_paragraphs(lines[i : i + DOC_SENTENCES]) for i in range(0, len(lines), DOC_SENTENCES)]
-        jobs = {"raw": lambda: run_raw(lines), "sent": lambda: run_translator([[s] for s in lines]),
-                "doc": lambda: run_translator(docs)}
+        jobs = {key: (lambda raw=raw: run_raw(raw, lines)) for key, raw in raws.items()}
+        jobs |= {"sent": lambda: run_translator([[s] for s in lines]), "doc": lambda: run_translator(docs)}
         for key in (list(jobs) if b % 2 == 0 else list(jobs)[::-1]):
             started = time.perf_counter()
             hyps, tokens = jobs[key]()
@@ -155,7 +176,9 @@ def bench_beam(model: Path, models: Path, src: list[str], beam: int, cores: int,
                 second += time.perf_counter() - started
         print(f"  beam {beam} block {b}: " + ", ".join(f"{k} {runs[k].blocks[-1]:.1f}s" for k in runs)
               + f" ({load()})", flush=True)
-    return {"runs": runs, "second": second}
+    budget = choose_batch_tokens(settings, device)
+    return {"runs": runs, "second": second, "device": device, "compute": compute, "threads": (inter, intra),
+            "budget": budget}
 
 
 def main() -> None:
@@ -164,6 +187,7 @@ def main() -> None:
     parser.add_argument("--beams", default="1,4")
     parser.add_argument("--block", type=int, default=80, help="sentences per interleaved block")
     parser.add_argument("--probe-beam", type=int, default=4, help="beam for the worker RSS probe")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     beams = [int(b) for b in args.beams.split(",")]
@@ -182,14 +206,18 @@ def main() -> None:
         model = install_model(str(package), models).path
         probe_lines = Path(tmp) / "probe.zho"
         probe_lines.write_text("\n".join(src[:200]) + "\n")
-        command = [sys.executable, "-c", WORKER_PROBE, str(models), str(args.probe_beam), str(probe_lines)]
+        command = [sys.executable, "-c", WORKER_PROBE, str(models), str(args.probe_beam), str(probe_lines),
+                   args.device]
         probe = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True)
         worker = json.loads(probe.stdout.strip().splitlines()[-1])
         print(f"worker RSS with zh→en loaded: {worker}", flush=True)
-        results = {beam: bench_beam(model, models, src, beam, cores, block) for beam in beams}
+        settings = Settings(models_dir=models, translate_device=args.device)
+        results = {beam: bench_beam(model, settings, src, beam, cores, block) for beam in beams}
     for beam, result in results.items():
         runs = result["runs"]
-        runs["raw"].bleu, runs["raw"].chrf = scores(runs["raw"].hyps, ref)
+        for key in ("raw", "raw1"):
+            if key in runs:
+                runs[key].bleu, runs[key].chrf = scores(runs[key].hyps, ref)
         runs["sent"].bleu, runs["sent"].chrf = scores(runs["sent"].hyps, ref)
         runs["doc"].bleu, runs["doc"].chrf = scores(runs["doc"].hyps, doc_refs)
         joined = [" ".join(runs["raw"].hyps[i : i + DOC_SENTENCES]) for i in range(0, n, DOC_SENTENCES)]
@@ -198,7 +226,7 @@ def main() -> None:
     report = render(results, n, block, cores, peak_mb, worker, load_start, load(), args)
     print(report)
     if args.write_docs:
-        write_section(REPO / "docs" / "benchmarks.md", report)
+        write_section(REPO / "docs" / "benchmarks.md", report, heading=report.splitlines()[0])
 
 
 def verdict(ok: bool) -> str:
@@ -209,15 +237,21 @@ def render(results: dict[int, dict], n: int, block: int, cores: int, peak_mb: fl
            load_start: str, load_end: str, args: argparse.Namespace) -> str:
     cpu = platform.processor() or platform.machine()
     rows, goals = [], []
+    first = next(iter(results.values()))
+    device, compute, (inter, intra) = first["device"], first["compute"], first["threads"]
     for beam, result in results.items():
         runs = result["runs"]
         raw, sent, doc = runs["raw"], runs["sent"], runs["doc"]
-        rows += [raw.cells(), sent.cells(), doc.cells()]
+        rows += [run.cells() for run in runs.values()]
         for run in (sent, doc):
             ratio = raw.seconds / run.seconds
             per_block = statistics.median(r / t for r, t in zip(raw.blocks, run.blocks, strict=True))
-            goals.append(f"- beam {beam}, {run.name.split(', ')[1]}: {ratio:.2f}× the raw loop's throughput "
-                         f"(median of per-block ratios {per_block:.2f}×) — {verdict(ratio >= 1.0)} (≥ 1.0×)")
+            mode = run.name.split(", ")[1]
+            extra = ""
+            if "raw1" in runs:
+                extra = f"; {runs['raw1'].seconds / run.seconds:.2f}× the {runs['raw1'].name.split(', ')[1]} raw loop"
+            goals.append(f"- beam {beam}, {mode}: {ratio:.2f}× the raw loop's throughput on the same threads "
+                         f"(median of per-block ratios {per_block:.2f}×){extra} — {verdict(ratio >= 1.0)} (≥ 1.0×)")
         d_bleu, d_chrf = sent.bleu - raw.bleu, sent.chrf - raw.chrf
         goals.append(f"- beam {beam}, sentence mode vs raw (per-sentence references): BLEU {d_bleu:+.1f}, "
                      f"chrF {d_chrf:+.1f} — {verdict(d_bleu >= -0.5 and d_chrf >= -0.5)} (≥ −0.5 each)")
@@ -234,17 +268,24 @@ def render(results: dict[int, dict], n: int, block: int, cores: int, peak_mb: fl
                  f"200 sentences as 8-paragraph documents at beam {args.probe_beam}): "
                  f"{worker['rss_mb']:.0f} MB resident, peak {worker['peak_mb']:.0f} MB — "
                  f"{verdict(worker['peak_mb'] < 600)} (< 600 MB)")
+    where = (f"CPU only, {cores} cores ({cpu})" if device == "cpu"
+             else f"GPU ({gpu_name()}), {cores} CPU cores beside it")
+    command = f"python bench/translate.py --sentences {args.sentences} --beams {args.beams} --block {args.block}"
+    if args.device != "auto":
+        command += f" --device {args.device}"
     lines = [
-        "## Translation",
+        "## Translation" + (" on GPU" if device == "cuda" else ""),
         "",
-        f"`python bench/translate.py --sentences {args.sentences} --beams {args.beams} --block {args.block}` — "
-        f"first {n} sentences of WMT19 newstest zh→en, OPUS-MT zh→en (Argos 1.9, int8), CPU only, {cores} cores "
-        f"({cpu}), CTranslate2 {ctranslate2.__version__}, intra_threads={cores} for both. The raw loop is "
-        "`translate_batch(max_batch_size=32)` on pre-split sentences. The machine is shared, so the three runs "
-        f"are interleaved in blocks of {block} sentences (order alternating), and seconds are sums over blocks. "
-        f"Documents hold {DOC_SENTENCES} lines each, run together into paragraphs as an article would hold them "
-        "(a line without final punctuation ends a paragraph). Model loading and warm-up are not timed. "
-        f"Load average (1/5/15 min) at start: {load_start.split(' ', 1)[1]}, at end: {load_end.split(' ', 1)[1]}.",
+        f"`{command}` — first {n} sentences of WMT19 newstest zh→en, OPUS-MT zh→en (Argos 1.9, int8 weights), "
+        f"{where}, CTranslate2 {ctranslate2.__version__}, compute type {compute}, threads "
+        f"{layout(inter, intra)} (inter_threads × intra_threads, as Settings choose them) for the Translator and "
+        f"the first raw loop; Translator batches of {first['budget']} tokens at beam 2 (scaled by 2 / beam). "
+        "The raw loop is `translate_batch(max_batch_size=32)` on pre-split sentences. The machine may be shared, "
+        f"so the runs are interleaved in blocks of {block} sentences (order alternating), and seconds are sums "
+        f"over blocks. Documents hold {DOC_SENTENCES} lines each, run together into paragraphs as an article "
+        "would hold them (a line without final punctuation ends a paragraph). Model loading and warm-up are "
+        f"not timed. Load average (1/5/15 min) at start: {load_start.split(' ', 1)[1]}, at end: "
+        f"{load_end.split(' ', 1)[1]}.",
         "",
         "| run | beam | seconds | target tok/s | sentences/s | BLEU | chrF |",
         "|---|---|---|---|---|---|---|",
@@ -253,20 +294,29 @@ def render(results: dict[int, dict], n: int, block: int, cores: int, peak_mb: fl
         "Document-mode BLEU/chrF in the table are against the joined references. Goals:",
         "",
         *goals,
-        f"- peak RSS of the bench process itself (two models loaded per beam, all outputs kept): {peak_mb:.0f} MB",
+        f"- peak RSS of the bench process itself (all models loaded, all outputs kept): {peak_mb:.0f} MB",
         "",
     ]
     return "\n".join(lines)
 
 
+def gpu_name() -> str:
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+        return out.stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
+
+
 NOTES = "<!-- notes: kept when the bench rewrites this section -->"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the ``## Translation`` section, leaving the others and its notes alone."""
+def write_section(path: Path, section: str, heading: str = "## Translation") -> None:
+    """Replace (or append) the ``heading`` section, leaving the others and its notes alone."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Translation"), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
     if start is None:
         path.write_text(text.rstrip("\n") + "\n\n" + section)
         return

@@ -49,9 +49,11 @@ class Echo:
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.widths: list[int] = []  # the longest sentence of each batch, in call order
 
     def translate_batch(self, batch: list[list[str]], **kwargs: Any) -> list[SimpleNamespace]:
         self.calls.append(len(batch))
+        self.widths.append(max(len(tokens) for tokens in batch))
         assert kwargs["batch_type"] == "tokens" and kwargs["max_decoding_length"] <= 512
         if any("BOOM" in "".join(tokens) for tokens in batch):
             raise RuntimeError("engine failure")
@@ -140,6 +142,46 @@ def test_token_budget_scales_with_beam(models_dir: Path) -> None:
         sizes[beam] = max(double.calls)
     assert sizes[1] > sizes[2] > sizes[4] >= 1
     assert batch_budget(2048, 1) == 4096 and batch_budget(2048, 2) == 2048 and batch_budget(2048, 4) == 1024
+    assert batch_budget(2048, 4, replicas=2) == 512  # the budget is shared by the replicas
+
+
+def test_longest_batches_go_first(models_dir: Path) -> None:
+    """The batch with the longest sentences starts first, so no replica is left finishing alone."""
+    translator = Translator(Settings(models_dir=models_dir, max_batch_tokens=64, inter_threads=1))
+    double = echo(translator, "de")
+    sentences = [" ".join(["Wort"] * n) + "." for n in (3, 30, 1, 12, 7, 20, 2)]
+    out = translator.translate_documents("de", [sentences])
+    assert out == [sentences]  # scattered back in the original order
+    assert len(double.calls) > 2 and double.widths == sorted(double.widths, reverse=True)
+
+
+def test_replicas_share_a_small_job(models_dir: Path) -> None:
+    """With two replicas a job that fits one batch is still cut so that both have work."""
+    translator = Translator(Settings(models_dir=models_dir, inter_threads=2, intra_threads=1))
+    assert translator.model("de").inter_threads == 2
+    double = echo(translator, "de")
+    sentences = [f"Satz {i} ist lang und länger geworden." for i in range(40)]
+    out = translator.translate_documents("de", [sentences])
+    assert out == [sentences]
+    assert len(double.calls) >= 4 and sum(double.calls) == 40  # ≥ 2 batches per replica, each sentence once
+
+
+def test_auto_threads_and_batch_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """0 means auto: one replica per core on CPU (capped), one on a GPU; budgets per device."""
+    monkeypatch.setattr(loading.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    auto = Settings()
+    assert loading.choose_threads(auto, "cpu") == (16, 1)
+    assert loading.choose_threads(auto, "cuda") == (1, 16)
+    assert loading.choose_threads(Settings(inter_threads=4), "cpu") == (4, 4)
+    assert loading.choose_threads(Settings(inter_threads=2, intra_threads=3), "cpu") == (2, 3)
+    monkeypatch.setattr(loading.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert loading.choose_threads(auto, "cpu") == (16, 4)
+    monkeypatch.setattr(loading.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert loading.choose_threads(auto, "cpu") == (1, 1)
+    assert loading.choose_batch_tokens(auto, "cpu") == 1024 and loading.choose_batch_tokens(auto, "cuda") == 8192
+    monkeypatch.setattr(loading.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert loading.choose_batch_tokens(auto, "cpu") == 16 * 1024  # 1024 per replica
+    assert loading.choose_batch_tokens(Settings(max_batch_tokens=100), "cuda") == 100
 
 
 def test_translation_memory_translates_a_sentence_once(translator: Translator) -> None:

@@ -37,9 +37,9 @@ _FIELDS_HELP = {
     "translate_device": "auto, cpu or cuda",
     "translate_compute_type": "auto (int8 on CPU, int8_float16 on GPU) or any CTranslate2 compute type",
     "beam_size": "beam size for translation",
-    "intra_threads": "CTranslate2 threads per translation (0 = one per core)",
-    "inter_threads": "parallel translations per model",
-    "max_batch_tokens": "token budget of one translation batch",
+    "intra_threads": "CTranslate2 threads per translation (0 = the usable cores shared among inter_threads)",
+    "inter_threads": "parallel translations per model (0 = auto: one per core, at most 16, on CPU; 1 on GPU)",
+    "max_batch_tokens": "source tokens in flight per model at beam 2, shared by its replicas (0 = auto: 1024 per replica on CPU, 8192 on GPU)",
     "models_loaded_max": "language pairs kept loaded per worker process (LRU)",
     "task_soft_time_limit": "seconds before a task is asked to stop",
     "task_time_limit": "seconds before a task is killed",
@@ -86,8 +86,8 @@ class Settings:
     translate_compute_type: str = "auto"
     beam_size: int = 2
     intra_threads: int = 0
-    inter_threads: int = 1
-    max_batch_tokens: int = 2048
+    inter_threads: int = 0
+    max_batch_tokens: int = 0
     models_loaded_max: int = 3
     task_soft_time_limit: int = 540
     task_time_limit: int = 600

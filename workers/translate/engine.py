@@ -22,6 +22,7 @@ from transcrawl.settings import Settings
 from workers.errors import TranslationFailed
 from workers.translate.loading import (
     LoadedModel,
+    choose_batch_tokens,
     choose_device,
     choose_threads,
     find_installed,
@@ -36,16 +37,19 @@ log = logging.getLogger(__name__)
 MAX_SOURCE_TOKENS = 200  # longer sentences are split before they reach the model
 MAX_DECODING_LENGTH = 512
 NO_REPEAT_NGRAM_SIZE = 0  # 0 = off; see docs/benchmarks.md for why
-# The token budget (Settings.max_batch_tokens) is what one batch may hold at beam 2, the default.
-# Decoder memory grows with sentences × beam, so other beams get budget × 2 / beam: greedy gets
-# larger batches (cheaper per token), beam 4 smaller ones, which keeps a worker's peak RSS at
-# about the beam-2 figure (docs/benchmarks.md: beam 4 at 2048 tokens peaked at ~670 MB).
+# The token budget (Settings.max_batch_tokens) is what all replicas of a model may hold in flight
+# at beam 2, the default. Decoder memory grows with sentences × beam, so other beams get
+# budget × 2 / beam (greedy larger batches, cheaper per token; beam 4 smaller ones), and each of
+# the inter_threads replicas gets its share. That keeps a worker's peak RSS near the beam-2 figure
+# whatever the beam and thread layout (docs/benchmarks.md: one replica with 2048-token beam-4
+# batches peaked at ~670 MB, with 1024-token batches at ~440 MB).
 BUDGET_BEAM = 2
+MIN_SPLIT_TOKENS = 64  # smallest batch a job is cut into to keep several replicas busy
 
 
-def batch_budget(max_batch_tokens: int, beam: int) -> int:
-    """Padded source tokens per engine call for this beam size."""
-    return max(1, max_batch_tokens * BUDGET_BEAM // max(1, beam))
+def batch_budget(max_batch_tokens: int, beam: int, replicas: int = 1) -> int:
+    """Padded source tokens per engine call for this beam size and number of replicas."""
+    return max(1, max_batch_tokens * BUDGET_BEAM // max(1, beam) // max(1, replicas))
 
 
 @dataclasses.dataclass
@@ -87,8 +91,8 @@ class Translator:
         return choose_device(self.settings)
 
     def threads(self) -> tuple[int, int]:
-        """(inter_threads, intra_threads), intra taken from the usable cores when set to 0."""
-        return choose_threads(self.settings)
+        """(inter_threads, intra_threads) on this Translator's device; 0 in settings means auto."""
+        return choose_threads(self.settings, self.device()[0])
 
     def model(self, source: str, target: str = "en") -> LoadedModel:
         """The loaded model for a pair, loading it (and evicting the least recently used) if needed."""
@@ -156,9 +160,16 @@ class Translator:
         self.stats.sentences += len(job.units)
         self.stats.memory_hits += len(job.units) - len(todo)
         todo.sort(key=lambda i: len(job.units[i]))
-        budget = batch_budget(self.settings.max_batch_tokens, beam)
-        chunks = list(_chunks(todo, job.units, budget))
-        inter, _ = self.threads()
+        inter = loaded.inter_threads
+        budget = batch_budget(choose_batch_tokens(self.settings, loaded.device), beam, inter)
+        if inter > 1:
+            # Several replicas: cut a small job into at least two batches per replica, or the
+            # others sit idle while one replica translates it all.
+            padded = sum(len(job.units[i]) + 1 for i in todo)
+            budget = min(budget, max(MIN_SPLIT_TOKENS, -(-padded // (2 * inter))))
+        # Longest sentences first: they decode for the most steps, so with several engine threads
+        # starting them first keeps every thread busy to the end instead of one finishing alone.
+        chunks = _chunks(todo, job.units, budget)[::-1]
         if inter > 1 and len(chunks) > 1:
             with ThreadPoolExecutor(max_workers=inter) as pool:
                 outputs = list(pool.map(lambda c: self._run(loaded, job, c, beam, budget), chunks))
