@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Iterable
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -109,17 +110,19 @@ _CREDIT = re.compile(r"©|\bgetty\b|\bafp\b|\breuters\b|\bdpa\b|\bimago\b|\bshut
                      r"^(?:foto|photo|bild|image|quelle|source|credit)s?\s*:", re.I)
 
 
-def drop_chrome(paras: list[str], title: str, authors: list[str]) -> list[str]:
-    """Drop what is page furniture, not article: the headline again, bylines, photo credits,
+def drop_chrome(paras: list[str], title: str, authors: list[str],
+                headlines: Iterable[str] = ()) -> list[str]:
+    """Drop what is page furniture, not article: the headline again (as chosen, or as any of the
+    page's other declared headlines: og:title, <title>, <h1>, JSON-LD), bylines, photo credits,
     bare dates, and short lines repeated down the page (consent and embed placeholders)."""
     counts = Counter(paras)
-    title_key = _key(title)
+    title_keys = {k for k in (_key(h) for h in (title, *headlines)) if k}
     author_words = {w for a in authors for w in tokens(a)}
     out = []
     for para in paras:
         words = tokens(para)
         short = len(words) <= 10
-        if title_key and _key(para) == title_key:
+        if _key(para) in title_keys:
             continue
         if counts[para] > 1 and len(para) < 300:
             continue
@@ -179,6 +182,18 @@ _MORE_LABEL = re.compile(
 _MAX_FURNITURE_WORDS = 30
 
 
+_CJK_PER_WORD = 2.5  # CJK characters (one token each) per word of a spaced language, roughly
+
+
+def _length(words: list[str]) -> float:
+    """Length in words, counting CJK characters at about the weight of a spaced word."""
+    cjk = sum(1 for w in words if len(w) == 1 and _CJK_CHAR.match(w))
+    return len(words) - cjk + cjk / _CJK_PER_WORD
+
+
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+
+
 def drop_furniture(paras: list[str], linked: set[str]) -> list[str]:
     """Drop teaser links (paragraphs the page sets as links) and well-known furniture phrases."""
     out = []
@@ -189,7 +204,63 @@ def drop_furniture(paras: list[str], linked: set[str]) -> list[str]:
         bare = para.lstrip("-•*> ")
         if _MORE_LABEL.match(bare):
             continue
-        if len(words) <= _MAX_FURNITURE_WORDS and _FURNITURE.search(bare):
+        if _length(words) <= _MAX_FURNITURE_WORDS and _FURNITURE.search(bare):
             continue
         out.append(para)
     return out
+
+
+# The standfirst (lead, dek, teaser text) under the headline: trafilatura often leaves it out as
+# page header, yet it is the first paragraph of the article. Pages declare it as their description.
+_LEAD_TAGS = ("p", "div", "span", "h2", "h3", "h4", "strong", "b", "em")
+_NOT_LEAD = {"a", "nav", "footer", "aside", "button", "form", "figcaption", "li", "script", "style",
+             "noscript", "template", "head", "title"}
+_MIN_LEAD_WORDS = 6
+_MAX_LEAD_CHECKS = 50  # elements whose full text is compared, per description
+
+
+def lead_paragraph(tree: HtmlElement, descriptions: list[str], text: str) -> str | None:
+    """The description the page shows as a paragraph of its own, when ``text`` lacks it.
+
+    Only an element whose whole text is the description (give or take a trailing ellipsis or
+    a few words) counts: a description that is only metadata, or that sits inside a link, a
+    list, a caption or the navigation, is not part of the article.
+    """
+    text_key = _key(text)
+    text_grams: set[tuple[str, ...]] | None = None
+    for description in descriptions:
+        key = _key(description.rstrip(".… "))
+        if len(tokens(description)) < _MIN_LEAD_WORDS or key in text_key:
+            continue
+        if text_grams is None:
+            text_grams = _trigrams(tokens(text))
+        if _share_known(tokens(description), text_grams) >= _SEEN_SHARE:
+            continue  # already there, set a little differently (ruby readings, other quotes)
+        head, checks = key[:20], 0
+        for element in tree.iter(_LEAD_TAGS):
+            own = _key(element.text or "")
+            if len(own) < 8 or not (head.startswith(own[:20]) or own.startswith(head)):
+                continue
+            checks += 1
+            if checks > _MAX_LEAD_CHECKS:
+                break
+            shown = " ".join(element.text_content().split())
+            shown_key = _key(shown)
+            if key in shown_key and len(shown_key) <= 1.3 * len(key) + 20 and not any(
+                    isinstance(a.tag, str) and a.tag in _NOT_LEAD for a in element.iterancestors()):
+                if shown_key in text_key or _share_known(tokens(shown), text_grams) >= _SEEN_SHARE:
+                    return None
+                return shown
+    return None
+
+
+_SEEN_SHARE = 0.6  # this share of a lead's word trigrams in the body: the body has it already
+
+
+def _trigrams(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+
+
+def _share_known(words: list[str], grams: set[tuple[str, ...]]) -> float:
+    own = _trigrams(words)
+    return len(own & grams) / len(own) if own else 1.0

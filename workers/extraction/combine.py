@@ -42,8 +42,12 @@ def extract_article(html: bytes | str, url: str, *, declared_language: str | Non
     published, sources["published_at"], rejected = metadata.choose_date(page, tree, url)
     paras, sources["text"] = _body(tree, url, page, overrides.get("body_selector"), flags)
     if sources["text"] != "override":
-        paras = body.drop_chrome(paras, title, authors)
+        paras = body.drop_chrome(paras, title, authors, metadata.headlines(page, keys))
         paras = body.drop_furniture(paras, body.linked_items(tree))
+        lead = body.lead_paragraph(tree, metadata.descriptions(page), "\n".join(paras))
+        if lead and body._key(lead) != body._key(title):
+            paras.insert(0, lead)
+            sources["lead"] = "description"
     article_text = "\n".join(paras)
     words, cjk = body.word_count(article_text)
     if words < MIN_WORDS and cjk < MIN_CJK:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
@@ -33,12 +34,26 @@ def squash(value: str) -> str:
     return _SQUASH.sub("", value.casefold())
 
 
+# German-style transliteration, as publishers spell their names in domains (boersen-zeitung.de).
+_TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe", "å": "aa"})
+
+
+def _ascii_forms(key: str) -> set[str]:
+    """A squashed name as written, transliterated (ö -> oe) and without accents (ö -> o)."""
+    if key.isascii():
+        return {key}
+    bare = "".join(c for c in unicodedata.normalize("NFKD", key) if not unicodedata.combining(c))
+    return {key, key.translate(_TRANSLIT), bare.translate(_TRANSLIT), bare}
+
+
 def site_keys(url: str, names: list[str]) -> set[str]:
     """Squashed forms of the site's names and of its domain labels, to spot them in titles."""
     host = urlsplit(url).hostname or ""
     labels = [p for p in host.split(".") if p not in ("www", "m", "amp")]
-    keys = {squash(n) for n in names if n}
+    keys = {form for n in names if n for form in _ascii_forms(squash(n))}
     keys |= {squash(label) for label in labels[:-1] if len(label) > 2}
+    if len(labels) == 2 and len(labels[0]) == 2:
+        keys.add(squash(labels[0]))  # a two-letter brand domain (dw.com); matched exactly only
     keys.add(squash(".".join(labels)))
     keys.add(squash(".".join(labels[-2:])))
     return {k for k in keys if len(k) >= 2}
@@ -48,10 +63,11 @@ def is_site_name(segment: str, keys: set[str]) -> bool:
     seg = squash(segment)
     if not seg:
         return True
-    if seg in keys:
+    forms = _ascii_forms(seg)
+    if forms & keys:
         return True
     # "The Times of India" holds the domain label "timesofindia"; short keys must match exactly.
-    return any(len(k) >= 4 and (k in seg or (seg in k and len(seg) >= 3)) for k in keys)
+    return any(len(k) >= 4 and (k in f or (f in k and len(f) >= 3)) for k in keys for f in forms)
 
 
 def strip_site_name(title: str, keys: set[str]) -> str:

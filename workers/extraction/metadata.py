@@ -31,6 +31,21 @@ def site_names(page: PageMeta) -> list[str]:
     return [n.lstrip("@") for n in names + page.ld_site_names if n]
 
 
+def headlines(page: PageMeta, keys: set[str]) -> list[str]:
+    """Every headline the page declares (social, <title>, <h1>, JSON-LD), site names stripped."""
+    found = [page.first("og:title"), page.first("twitter:title"), page.title, *page.h1[:2]]
+    found = [strip_site_name(clean_text(v), keys) for v in found if v]
+    ld_headline = _ld_headline(page, keys)
+    return [h for h in dict.fromkeys(found + [ld_headline or ""]) if h]
+
+
+def descriptions(page: PageMeta) -> list[str]:
+    """The summaries a page declares (social, meta, JSON-LD), distinct, in that order."""
+    found = [page.first("og:description"), page.first("description"), page.first("twitter:description")]
+    found += [_ld_text(article.get("description")) for article in page.ld_articles[:3]]
+    return list(dict.fromkeys(clean_text(d) for d in found if d and d.strip()))
+
+
 def _ld_text(value: Any) -> str | None:
     """A JSON-LD text field, which may lie about its type (list, dict, number)."""
     if isinstance(value, list):
@@ -40,7 +55,14 @@ def _ld_text(value: Any) -> str | None:
 
 def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
                  pattern: str | None) -> tuple[str, str]:
-    """The headline: a site's own pattern, else JSON-LD, else the title most sources agree on."""
+    """The headline: a site's own pattern, else og:title, else JSON-LD, else the title most
+    sources agree on.
+
+    og:title comes first: where it and the JSON-LD headline are different wordings, publishers'
+    own article parsers follow og:title somewhat more often (an SEO rewrite goes to JSON-LD and
+    <title>). A kicker or section that og:title alone adds is dropped when the JSON-LD headline
+    and the visible <h1> both agree on the bare headline.
+    """
     if pattern:
         match = re.search(pattern, page.title)
         if match and match.groupdict().get("title"):
@@ -52,10 +74,17 @@ def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
     cleaned = [(src, strip_site_name(clean_text(v), keys)) for src, v in candidates if v]
     cleaned = [(src, v) for src, v in cleaned if v and squash(v) not in keys]
     social = [v for src, v in cleaned if src in ("og:title", "twitter:title")]
-    for article in page.ld_articles:
-        headline = _ld_text(article.get("headline")) or _ld_text(article.get("name"))
-        if headline and 3 <= len(headline) <= 400 and squash(headline) not in keys:
-            return headline_core(strip_site_name(headline, keys), social, "json-ld")
+    ld_headline = _ld_headline(page, keys)
+    og = next((v for src, v in cleaned if src == "og:title" and 3 <= len(v) <= 400), None)
+    if og:
+        h1s = {squash(v) for src, v in cleaned if src == "h1"}
+        if ld_headline and squash(ld_headline) in h1s:
+            core = _separated_core(og, ld_headline)
+            if core:
+                return core, "og:title+core"
+        return headline_core(og, social, "og:title")
+    if ld_headline:
+        return headline_core(ld_headline, social, "json-ld")
     if not cleaned:
         fallback = extract_title(tree)
         return (clean_text(fallback), "trafilatura") if fallback else ("", "none")
@@ -66,6 +95,14 @@ def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
     order = {"h1": 0, "title": 1, "og:title": 2, "twitter:title": 3}
     best = max(cleaned, key=lambda c: (votes[squash(c[1])], -order[c[0]]))
     return headline_core(best[1], social, best[0])
+
+
+def _ld_headline(page: PageMeta, keys: set[str]) -> str | None:
+    for article in page.ld_articles:
+        headline = _ld_text(article.get("headline")) or _ld_text(article.get("name"))
+        if headline and 3 <= len(headline) <= 400 and squash(headline) not in keys:
+            return strip_site_name(headline, keys)
+    return None
 
 
 # A kicker ("Evergrande: ...", "Vierschanzentournee | ...") or a section (" | Sport") set off
