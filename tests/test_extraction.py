@@ -394,3 +394,46 @@ def test_corpus_quality_every_second_page() -> None:
     assert scores["f1"] >= 0.95, scores
     assert scores["title"] >= 0.78, scores
     assert scores["date"] >= 0.97, scores
+
+
+# --- second opinions on trafilatura's body ------------------------------------------------------
+
+def _three_more() -> list[str]:
+    return ["A fourth paragraph says that " + EN[4:], "A fifth paragraph adds that " + EN2[4:],
+            "A sixth paragraph notes that " + EN3[4:]]
+
+
+def test_body_continues_after_a_teaser_box() -> None:
+    # The body is split in two by a promo box; trafilatura keeps only the first part.
+    more = _three_more()
+
+    def part(paras: list[str]) -> str:
+        text = "".join(f'<p class="para">{p}</p>' for p in paras)
+        return f'<div class="wrap"><div class="col"><div class="text">{text}</div></div></div>'
+
+    html = ('<html lang="en"><head><title>Buses</title></head><body><nav><a href="/">Home</a></nav>'
+            '<div class="page"><h1>Council expands bus network</h1>' + part([EN, EN2, EN3])
+            + '<div class="promo"><div class="teaser"><a href="/x"><img src="x.jpg"><h3>Other story</h3>'
+              '</a><span>Sponsored</span></div></div>'
+            + part(more) + '</div><footer>(c) Example</footer></body></html>')
+    text = extract_article(html, URL).text
+    assert text.split("\n") == [EN, EN2, EN3, *more]
+    assert "Other story" not in text and "Sponsored" not in text
+
+
+def test_next_article_of_an_endless_scroll_is_dropped() -> None:
+    from lxml.html import document_fromstring
+
+    from workers.extraction.body import drop_other_articles
+
+    other = ["The harbour authority announced on Wednesday that the ferry terminal will close for repairs "
+             "over the summer, forcing travellers onto a temporary pier."]
+    tree = document_fromstring(
+        "<html><body><main><article><h1>Council expands bus network</h1>"
+        f"<p>{EN}</p><p>{EN2}</p></article><div class='under'><article><h1>Ferry terminal to close</h1>"
+        f"<p>{other[0]}</p></article></div></main></body></html>")
+    paras = [EN, EN2, *other]
+    assert drop_other_articles(tree, paras, ["Council expands bus network"]) == [EN, EN2]
+    # A single article: nothing to drop.
+    single = document_fromstring(f"<html><body><article><h1>Buses</h1><p>{EN}</p></article></body></html>")
+    assert drop_other_articles(single, paras, ["Buses"]) == paras

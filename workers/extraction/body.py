@@ -264,3 +264,119 @@ def _trigrams(words: list[str]) -> set[tuple[str, ...]]:
 def _share_known(words: list[str], grams: set[tuple[str, ...]]) -> float:
     own = _trigrams(words)
     return len(own & grams) / len(own) if own else 1.0
+
+
+# A second opinion where trafilatura stopped early: it keeps the paragraphs of one container but
+# can stop (or start late) at a box set inside it (a teaser, a widget). When its paragraphs sit in
+# one element that holds clearly more running text than it kept, and not a whole page's worth,
+# that element's own paragraphs are the body.
+_MIN_MATCHED = 3  # output paragraphs found in the markup before their container is trusted
+_MIN_GAIN = 0.2  # added text, as a share of the output, worth a second opinion
+_CODE = ("script", "style", "noscript", "template")
+_SCOPE_UP = 5  # levels above the paragraphs' common ancestor searched for more of them
+_MIN_ADDED_TOKENS = 5  # shorter blocks of the same kind are labels, not paragraphs
+_MIN_MATCH_SHARE = 0.8  # share of the output (in tokens) found as blocks of the container
+
+
+def _leaf_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """Innermost block elements under ``root`` with their folded text, in document order."""
+    out: list[tuple[HtmlElement, str]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag in _SKIP:
+            continue
+        if tag in _BLOCKS and not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in node):
+            text = " ".join(paragraphs(node.text_content()))
+            if text:
+                out.append((node, text))
+            continue
+        stack.extend(reversed([c for c in node if isinstance(c.tag, str)]))
+    return out
+
+
+def _common_ancestor(elements: list[HtmlElement]) -> HtmlElement | None:
+    first = [elements[0], *elements[0].iterancestors()]
+    shared = set(first)
+    for element in elements[1:]:
+        shared &= {element, *element.iterancestors()}
+    return next((e for e in first if e in shared), None)
+
+
+def _kind(element: HtmlElement) -> tuple[str, str, str, str]:
+    """Tag and class of a block, with its parent's tag (and the parent's class, for a bare block)."""
+    parent = element.getparent()
+    own = element.get("class") or ""
+    ptag = parent.tag if parent is not None else ""
+    pclass = (parent.get("class") or "") if parent is not None and not own else ""
+    return element.tag, own, ptag, pclass
+
+
+def fill_container(tree: HtmlElement, paras: list[str]) -> list[str] | None:
+    """``paras`` with the paragraphs it left out of its own kind (same markup as the ones it kept)
+    in the element that holds them all, in page order; None when there are none worth adding."""
+    if len(paras) < _MIN_MATCHED:
+        return None
+    by_key: dict[str, HtmlElement] = {}
+    for element, text in _leaf_blocks(tree):
+        by_key.setdefault(_key(text), element)
+    keys = [_key(p) for p in paras]
+    matched, matched_tokens, total = [], 0, 0
+    for para, key in zip(paras, keys):
+        n = len(tokens(para))
+        total += n
+        if key in by_key:
+            matched.append(by_key[key])
+            matched_tokens += n
+    if len(matched) < _MIN_MATCHED or matched_tokens < _MIN_MATCH_SHARE * total:
+        return None
+    container = _common_ancestor(matched)
+    if container is None:
+        return None
+    container = _scope(container)
+    seen = Counter(_kind(e) for e in matched)
+    kinds = {k for k, n in seen.items() if n >= 2}
+    have = set(keys)
+    out, added = [], 0
+    for element, text in _leaf_blocks(container):
+        key = _key(text)
+        if key in have:
+            out.append(text)
+            have.discard(key)
+        elif (_kind(element) in kinds and len(tokens(text)) >= _MIN_ADDED_TOKENS
+              and next(element.iter(_CODE), None) is None):
+            out.append(text)
+            added += len(tokens(text))
+    if added < _MIN_GAIN * total:
+        return None
+    first = keys.index(_key(out[0])) if _key(out[0]) in keys else 0
+    head = [p for p, k in zip(paras[:first], keys[:first]) if k in have]
+    tail = [p for p, k in zip(paras[first:], keys[first:]) if k in have]
+    return paragraphs("\n".join(head + out + tail))
+
+
+def _scope(element: HtmlElement) -> HtmlElement:
+    for _ in range(_SCOPE_UP):
+        parent = element.getparent()
+        if parent is None or parent.tag in ("body", "html", "main"):
+            break
+        element = parent
+    return element
+
+
+def drop_other_articles(tree: HtmlElement, paras: list[str], headlines: list[str]) -> list[str]:
+    """Drop the paragraphs of the other articles on the page (an endless scroll appends the next
+    stories, each an <article> with its own <h1>): those found in them and not in the article
+    whose <h1> is the page's headline (or the first one)."""
+    articles = [a for a in tree.iter("article") if next(a.iter("h1"), None) is not None]
+    articles = [a for a in articles if not any(b.tag == "article" for b in a.iterancestors())]
+    if len(articles) < 2:
+        return paras
+    wanted = {k for k in map(_key, headlines) if k}
+    main = next((a for a in articles if _key(next(a.iter("h1")).text_content()) in wanted), articles[0])
+    own = {_key(text) for _, text in _leaf_blocks(main)}
+    other = {_key(text) for a in articles if a is not main for _, text in _leaf_blocks(a)} - own
+    if not other:
+        return paras
+    return [p for p in paras if _key(p) not in other]

@@ -42,7 +42,9 @@ def extract_article(html: bytes | str, url: str, *, declared_language: str | Non
     published, sources["published_at"], rejected = metadata.choose_date(page, tree, url)
     paras, sources["text"] = _body(tree, url, page, overrides.get("body_selector"), flags)
     if sources["text"] != "override":
-        paras = body.drop_chrome(paras, title, authors, metadata.headlines(page, keys))
+        headlines = metadata.headlines(page, keys)
+        paras = body.drop_other_articles(tree, paras, [title, *headlines])
+        paras = body.drop_chrome(paras, title, authors, headlines)
         paras = body.drop_furniture(paras, body.linked_items(tree))
         lead = body.lead_paragraph(tree, metadata.descriptions(page), "\n".join(paras))
         if lead and body._key(lead) != body._key(title):
@@ -84,6 +86,9 @@ def _body(tree: HtmlElement, url: str, page: PageMeta, selector: str | None,
             return paras, "override"
         flags.append("selector_missed")
     paras = body.paragraphs(body.trafilatura_text(tree, url))
+    filled = body.fill_container(tree, paras)
+    if filled is not None:
+        paras = filled
     article_body = max((a.get("articleBody") for a in page.ld_articles
                         if isinstance(a.get("articleBody"), str)), key=len, default="")
     if article_body:
