@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -52,9 +52,9 @@ def trafilatura_text(tree: HtmlElement, url: str) -> str:
     return (doc.text or "") if doc is not None else ""
 
 
-def walk_blocks(root: HtmlElement) -> list[str]:
-    """Text of block elements under ``root``, iteratively (no recursion limit on deep markup)."""
-    out: list[str] = []
+def leaf_block_elements(root: HtmlElement) -> Iterator[HtmlElement]:
+    """Innermost block elements under ``root`` in document order, iteratively (no recursion
+    limit on deep markup); skipped subtrees (scripts, navigation...) are not entered."""
     stack = [root]
     while stack:
         node = stack.pop()
@@ -62,9 +62,16 @@ def walk_blocks(root: HtmlElement) -> list[str]:
         if tag in _SKIP:
             continue
         if tag in _BLOCKS and not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in node):
-            out.extend(paragraphs(node.text_content()))
+            yield node
             continue
         stack.extend(reversed([c for c in node if isinstance(c.tag, str)]))
+
+
+def walk_blocks(root: HtmlElement) -> list[str]:
+    """Text of block elements under ``root``, one paragraph per line of each block."""
+    out: list[str] = []
+    for node in leaf_block_elements(root):
+        out.extend(paragraphs(node.text_content()))
     return paragraphs("\n".join(out))
 
 
@@ -281,18 +288,10 @@ _MIN_MATCH_SHARE = 0.8  # share of the output (in tokens) found as blocks of the
 def _leaf_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
     """Innermost block elements under ``root`` with their folded text, in document order."""
     out: list[tuple[HtmlElement, str]] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if tag in _SKIP:
-            continue
-        if tag in _BLOCKS and not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in node):
-            text = " ".join(paragraphs(node.text_content()))
-            if text:
-                out.append((node, text))
-            continue
-        stack.extend(reversed([c for c in node if isinstance(c.tag, str)]))
+    for node in leaf_block_elements(root):
+        text = " ".join(paragraphs(node.text_content()))
+        if text:
+            out.append((node, text))
     return out
 
 
