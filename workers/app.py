@@ -21,6 +21,7 @@ from celery.signals import (
 
 from schemas.queues import celery_config
 from transcrawl.settings import Settings
+from workers import broker_guard
 
 app = Celery("transcrawl", include=["workers.tasks"])
 
@@ -37,6 +38,7 @@ def configure(settings: Settings) -> Celery:
 
 
 configure(Settings.from_env())
+broker_guard.install(lambda: app.conf.broker_url)
 
 
 @worker_process_init.connect
