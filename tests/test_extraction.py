@@ -125,6 +125,21 @@ def test_og_title_kicker_is_dropped_when_json_ld_and_h1_agree_on_the_bare_headli
         assert result.title == og_title
 
 
+def test_og_title_kicker_is_dropped_when_h1_has_an_unrelated_kicker() -> None:
+    head = '<meta property="og:title" content="Transport: Council expands bus network">'
+    result = extract_article(page(head, "<h1>City hall vote - Council expands bus network</h1>"), URL)
+    assert result.title == "Council expands bus network"
+    # Kickers sharing a word are rewordings of one kicker, which may be part of the headline.
+    result = extract_article(page(head, "<h1>Transport vote - Council expands bus network</h1>"), URL)
+    assert result.title == "Transport: Council expands bus network"
+
+
+def test_og_title_cut_at_an_unescaped_quote_is_completed() -> None:
+    head = '<meta property="og:title" content="Council votes for a "bus network"">'
+    result = extract_article(page(head, '<h1>Council votes for a "bus network"</h1>'), URL)
+    assert result.title == 'Council votes for a "bus network"'
+
+
 def test_teaser_links_and_furniture_phrases_are_dropped() -> None:
     furniture = ("<ul><li><a href='/a'>Mayor promises second phase of the network</a></li>"
                  "<li><a href='/b'>Unions warn about driver shortage in the city</a></li></ul>"
@@ -203,6 +218,8 @@ def test_furniture_words_inside_long_paragraphs_are_kept() -> None:
      "Steigende Zinsen setzen Dax zu"),
     ("Ukraine: what next? | DW", "https://www.dw.com/de/a-1", [], "Ukraine: what next?"),
     ("Bus news for DW readers", "https://www.dw.com/de/a-1", [], "Bus news for DW readers"),
+    # A short brand plus a generic word ("CBC News") is the site name too.
+    ("Ceasefire talks stall | CBC News", "https://www.cbc.ca/news/x", [], "Ceasefire talks stall"),
 ])
 def test_title_site_name_is_stripped(raw: str, url: str, names: list[str], expected: str) -> None:
     assert strip_site_name(raw, site_keys(url, names)) == expected

@@ -21,6 +21,9 @@ _BY = re.compile(
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|/|&|\||\band\b|\bund\b|\bet\b|\by\b|\be\b|\bog\b|\boch\b|\bi\b)\s*")
 _NOT_NAME = re.compile(r"@|https?:|www\.|\d{3,}")
 _EARLIEST = datetime(1995, 1, 1, tzinfo=timezone.utc)
+# Generic words a brand carries in its name ("CBC News", "Spiegel Online", "Times Digital").
+_BRAND_WORDS = ("news", "online", "digital", "com", "net", "tv", "live", "nachrichten", "noticias",
+                "nieuws", "nyheter", "notizie", "actualites")
 
 
 def clean_text(value: str) -> str:
@@ -65,6 +68,10 @@ def is_site_name(segment: str, keys: set[str]) -> bool:
         return True
     forms = _ascii_forms(seg)
     if forms & keys:
+        return True
+    # "CBC News" on cbc.ca: a brand key, however short, plus a generic word.
+    if any((f.startswith(k) and f[len(k):] in _BRAND_WORDS) or (f.endswith(k) and f[:-len(k)] in _BRAND_WORDS)
+           for k in keys for f in forms):
         return True
     # "The Times of India" holds the domain label "timesofindia"; short keys must match exactly.
     return any(len(k) >= 4 and (k in f or (f in k and len(f) >= 3)) for k in keys for f in forms)

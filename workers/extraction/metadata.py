@@ -77,12 +77,16 @@ def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
     ld_headline = _ld_headline(page, keys)
     og = next((v for src, v in cleaned if src == "og:title" and 3 <= len(v) <= 400), None)
     if og:
+        og = _untruncated(og, [v for src, v in cleaned if src != "og:title"] + [ld_headline or ""])
         h1s = {squash(v) for src, v in cleaned if src == "h1"}
         if ld_headline and squash(ld_headline) in h1s:
             core = _separated_core(og, ld_headline)
             if core:
                 return core, "og:title+core"
-        return headline_core(og, social, "og:title")
+        title, source = headline_core(og, social, "og:title")
+        others = [v for src, v in cleaned if src in ("title", "h1")] + [ld_headline or ""]
+        tail = next((t for t in (_shared_tail(title, other) for other in others) if t), None)
+        return (tail, "og:title+core") if tail else (title, source)
     if ld_headline:
         return headline_core(ld_headline, social, "json-ld")
     if not cleaned:
@@ -141,6 +145,39 @@ def _separated_core(longer: str, shorter: str) -> str | None:
     if after and not _SECTION_START.match(after):
         return None
     return longer[at:at + len(shorter)].strip()
+
+
+def _untruncated(title: str, others: list[str]) -> str:
+    """og:title cut at a straight quote its attribute did not escape ('Sieger und "royaler
+    Besuch"' read as 'Sieger und'): the other title that goes on from there with the quote."""
+    for other in others:
+        rest = other[len(title):]
+        if rest.lstrip().startswith('"') and _fold(other).startswith(_fold(title)):
+            return other
+    return title
+
+
+# Where a kicker may end: "Kicker: ", "Kicker - ", "Kicker | ".
+_WORD = re.compile(r"\w+")
+_KICKER_SEP = re.compile(r"(?:\s+[|\-–—·•/]{1,2}|\s*[:|｜：])\s+")
+
+
+def _shared_tail(title: str, other: str) -> str | None:
+    """The headline two titles share after unrelated kickers ("Iran: X" and "Mideast - X": "X").
+
+    Only a kicker before the first separator of each, and only when the two kickers share no
+    word: a reworded kicker ("Harris in Canada" / "Harris' Canadian ties") is a headline part.
+    """
+    mine, theirs = _KICKER_SEP.search(title), _KICKER_SEP.search(other)
+    if not mine or not theirs:
+        return None
+    tail = title[mine.end():].strip()
+    if len(tail.split()) < _MIN_CORE_WORDS or _fold(other[theirs.end():].strip()) != _fold(tail):
+        return None
+    words = set(_WORD.findall(_fold(title[:mine.start()])))
+    if not words or words & set(_WORD.findall(_fold(other[:theirs.start()]))):
+        return None
+    return tail
 
 
 def _fold(text: str) -> str:
