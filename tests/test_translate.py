@@ -163,7 +163,7 @@ def test_replicas_share_a_small_job(models_dir: Path) -> None:
     sentences = [f"Satz {i} ist lang und länger geworden." for i in range(40)]
     out = translator.translate_documents("de", [sentences])
     assert out == [sentences]
-    assert len(double.calls) >= 4 and sum(double.calls) == 40  # ≥ 2 batches per replica, each sentence once
+    assert len(double.calls) >= 2 and sum(double.calls) == 40  # a batch per replica, each sentence once
 
 
 def test_auto_threads_and_batch_tokens(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,6 +45,9 @@ NO_REPEAT_NGRAM_SIZE = 0  # 0 = off; see docs/benchmarks.md for why
 # batches peaked at ~670 MB, with 1024-token batches at ~440 MB).
 BUDGET_BEAM = 2
 MIN_SPLIT_TOKENS = 64  # smallest batch a job is cut into to keep several replicas busy
+# A job is cut into at least this many batches per replica: one beat two in every interleaved A/B
+# on 2 cores (beams 1, 2, 4; 24–160 sentences), and four was slower than the raw loop.
+BATCHES_PER_REPLICA = 1
 
 
 def batch_budget(max_batch_tokens: int, beam: int, replicas: int = 1) -> int:
@@ -163,10 +166,10 @@ class Translator:
         inter = loaded.inter_threads
         budget = batch_budget(choose_batch_tokens(self.settings, loaded.device), beam, inter)
         if inter > 1:
-            # Several replicas: cut a small job into at least two batches per replica, or the
-            # others sit idle while one replica translates it all.
+            # Several replicas: cut a small job so that each replica gets a batch, or the others
+            # sit idle while one replica translates it all.
             padded = sum(len(job.units[i]) + 1 for i in todo)
-            budget = min(budget, max(MIN_SPLIT_TOKENS, -(-padded // (2 * inter))))
+            budget = min(budget, max(MIN_SPLIT_TOKENS, -(-padded // (BATCHES_PER_REPLICA * inter))))
         # Longest sentences first: they decode for the most steps, so with several engine threads
         # starting them first keeps every thread busy to the end instead of one finishing alone.
         chunks = _chunks(todo, job.units, budget)[::-1]
