@@ -23,16 +23,13 @@ from pathlib import Path
 import ctranslate2
 import sentencepiece
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from translate import DATA, PACKAGE  # noqa: E402 - the same model and data as bench/translate.py
 
 from transcrawl.settings import Settings  # noqa: E402
 from workers.translate import Translator, install_model  # noqa: E402
 from workers.translate.loading import choose_batch_tokens, choose_device  # noqa: E402
-
-SHARED = Path(os.environ.get("TRANSCRAWL_SHARED") or REPO.parent / "shared")
-PACKAGE = SHARED / "models" / "translate-zh_en-1_9.argosmodel"
-DATA = SHARED / "data" / "translation" / "newstest2019.zh-en"
 
 
 def main() -> None:

@@ -123,13 +123,13 @@ def drop_chrome(paras: list[str], title: str, authors: list[str],
     page's other declared headlines: og:title, <title>, <h1>, JSON-LD), bylines, photo credits,
     bare dates, and short lines repeated down the page (consent and embed placeholders)."""
     counts = Counter(paras)
-    title_keys = {k for k in (_key(h) for h in (title, *headlines)) if k}
+    title_keys = {k for k in (match_key(h) for h in (title, *headlines)) if k}
     author_words = {w for a in authors for w in tokens(a)}
     out = []
     for para in paras:
         words = tokens(para)
         short = len(words) <= 10
-        if _key(para) in title_keys:
+        if match_key(para) in title_keys:
             continue
         if counts[para] > 1 and len(para) < 300:
             continue
@@ -139,7 +139,8 @@ def drop_chrome(paras: list[str], title: str, authors: list[str],
     return out
 
 
-def _key(text: str) -> str:
+def match_key(text: str) -> str:
+    """Text folded to its tokens, for comparing paragraphs and headlines whatever their spacing."""
     return "".join(tokens(text))
 
 
@@ -167,7 +168,7 @@ def linked_items(tree: HtmlElement) -> set[str]:
             continue
         linked = sum(len(a.text_content().strip()) for a in element.iter("a"))
         if linked >= _LINK_SHARE * len(text):
-            out.add(_key(text))
+            out.add(match_key(text))
     return out
 
 
@@ -206,7 +207,7 @@ def drop_furniture(paras: list[str], linked: set[str]) -> list[str]:
     out = []
     for para in paras:
         words = tokens(para)
-        if words and _key(para) in linked:
+        if words and match_key(para) in linked:
             continue
         bare = para.lstrip("-•*> ")
         if _MORE_LABEL.match(bare):
@@ -233,10 +234,10 @@ def lead_paragraph(tree: HtmlElement, descriptions: list[str], text: str) -> str
     a few words) counts: a description that is only metadata, or that sits inside a link, a
     list, a caption or the navigation, is not part of the article.
     """
-    text_key = _key(text)
+    text_key = match_key(text)
     text_grams: set[tuple[str, ...]] | None = None
     for description in descriptions:
-        key = _key(description.rstrip(".… "))
+        key = match_key(description.rstrip(".… "))
         if len(tokens(description)) < _MIN_LEAD_WORDS or key in text_key:
             continue
         if text_grams is None:
@@ -245,14 +246,14 @@ def lead_paragraph(tree: HtmlElement, descriptions: list[str], text: str) -> str
             continue  # already there, set a little differently (ruby readings, other quotes)
         head, checks = key[:20], 0
         for element in tree.iter(_LEAD_TAGS):
-            own = _key(element.text or "")
+            own = match_key(element.text or "")
             if len(own) < 8 or not (head.startswith(own[:20]) or own.startswith(head)):
                 continue
             checks += 1
             if checks > _MAX_LEAD_CHECKS:
                 break
             shown = " ".join(element.text_content().split())
-            shown_key = _key(shown)
+            shown_key = match_key(shown)
             if key in shown_key and len(shown_key) <= 1.3 * len(key) + 20 and not any(
                     isinstance(a.tag, str) and a.tag in _NOT_LEAD for a in element.iterancestors()):
                 if shown_key in text_key or _share_known(tokens(shown), text_grams) >= _SEEN_SHARE:
@@ -319,8 +320,8 @@ def fill_container(tree: HtmlElement, paras: list[str]) -> list[str] | None:
         return None
     by_key: dict[str, HtmlElement] = {}
     for element, text in _leaf_blocks(tree):
-        by_key.setdefault(_key(text), element)
-    keys = [_key(p) for p in paras]
+        by_key.setdefault(match_key(text), element)
+    keys = [match_key(p) for p in paras]
     matched, matched_tokens, total = [], 0, 0
     for para, key in zip(paras, keys):
         n = len(tokens(para))
@@ -339,7 +340,7 @@ def fill_container(tree: HtmlElement, paras: list[str]) -> list[str] | None:
     have = set(keys)
     out, added = [], 0
     for element, text in _leaf_blocks(container):
-        key = _key(text)
+        key = match_key(text)
         if key in have:
             out.append(text)
             have.discard(key)
@@ -349,7 +350,7 @@ def fill_container(tree: HtmlElement, paras: list[str]) -> list[str] | None:
             added += len(tokens(text))
     if added < _MIN_GAIN * total:
         return None
-    first = keys.index(_key(out[0])) if _key(out[0]) in keys else 0
+    first = keys.index(match_key(out[0])) if match_key(out[0]) in keys else 0
     head = [p for p, k in zip(paras[:first], keys[:first]) if k in have]
     tail = [p for p, k in zip(paras[first:], keys[first:]) if k in have]
     return paragraphs("\n".join(head + out + tail))
@@ -372,10 +373,10 @@ def drop_other_articles(tree: HtmlElement, paras: list[str], headlines: list[str
     articles = [a for a in articles if not any(b.tag == "article" for b in a.iterancestors())]
     if len(articles) < 2:
         return paras
-    wanted = {k for k in map(_key, headlines) if k}
-    main = next((a for a in articles if _key(next(a.iter("h1")).text_content()) in wanted), articles[0])
-    own = {_key(text) for _, text in _leaf_blocks(main)}
-    other = {_key(text) for a in articles if a is not main for _, text in _leaf_blocks(a)} - own
+    wanted = {k for k in map(match_key, headlines) if k}
+    main = next((a for a in articles if match_key(next(a.iter("h1")).text_content()) in wanted), articles[0])
+    own = {match_key(text) for _, text in _leaf_blocks(main)}
+    other = {match_key(text) for a in articles if a is not main for _, text in _leaf_blocks(a)} - own
     if not other:
         return paras
-    return [p for p in paras if _key(p) not in other]
+    return [p for p in paras if match_key(p) not in other]

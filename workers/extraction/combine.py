@@ -47,7 +47,7 @@ def extract_article(html: bytes | str, url: str, *, declared_language: str | Non
         paras = body.drop_chrome(paras, title, authors, headlines)
         paras = body.drop_furniture(paras, body.linked_items(tree))
         lead = body.lead_paragraph(tree, metadata.descriptions(page), "\n".join(paras))
-        if lead and body._key(lead) != body._key(title):
+        if lead and body.match_key(lead) != body.match_key(title):
             paras.insert(0, lead)
             sources["lead"] = "description"
     article_text = "\n".join(paras)
