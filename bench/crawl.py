@@ -8,7 +8,7 @@ checks: every site crawled; robots-disallowed pages never requested; the second 
 the new articles and asked feeds conditionally. Reports article pages per minute and peak memory.
 
 With ``--polite`` it runs one cold round with politeness on instead: the default delays of
-transcrawl/settings.py (1 s download delay, 2 requests per domain, AutoThrottle on, robots.txt obeyed),
+foundation/settings.py (1 s download delay, 2 requests per domain, AutoThrottle on, robots.txt obeyed),
 each site on its own loopback address (``NewsWeb(distinct_hosts=True)``) so every site is its own host,
 as real sites are. (Each site already has its own Scrapy crawler, so its own download slots; the
 distinct hosts make the URLs, robots.txt and ``allowed_domains`` per host as well.)
@@ -42,9 +42,9 @@ from crawler import registry as reg  # noqa: E402
 from crawler.frontier import pending_key  # noqa: E402
 from crawler.run import last_report_key  # noqa: E402
 from tests.support.corpusweb import corpus_sites, shared_dir  # noqa: E402
-from transcrawl.newsweb import LocalArticle, LocalSite, NewsWeb  # noqa: E402
-from transcrawl.services import child_env, ensure_servers  # noqa: E402
-from transcrawl.settings import Settings  # noqa: E402
+from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb  # noqa: E402
+from foundation.servers import child_env, ensure_servers  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Crawling"

@@ -36,8 +36,8 @@ import redis  # noqa: E402
 from crawler.pipelines import producer  # noqa: E402
 from schemas.contract import ALL_QUEUES, EXTRACT_TASK, RawPage, raw_page_key  # noqa: E402
 from schemas.migrate import migrate  # noqa: E402
-from transcrawl.services import child_env, ensure_servers  # noqa: E402
-from transcrawl.settings import Settings  # noqa: E402
+from foundation.servers import child_env, ensure_servers  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Load"

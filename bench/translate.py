@@ -40,7 +40,7 @@ import sentencepiece
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from transcrawl.settings import Settings  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
 from workers.translate import Translator, install_model  # noqa: E402
 from workers.translate.loading import choose_batch_tokens  # noqa: E402
 
@@ -60,7 +60,7 @@ try:  # the worker's own imports (Celery, tasks), if that module imports cleanly
     extra.append("workers.tasks")
 except Exception as exc:  # noqa: BLE001
     extra.append(f"workers.tasks not imported: {type(exc).__name__}")
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers.translate import get_translator
 models, beam, lines = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]).read_text().splitlines()
 translator = get_translator(Settings(models_dir=models, translate_device=sys.argv[4]))

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from translate import DATA, PACKAGE  # noqa: E402 - the same model and data as bench/translate.py
 
-from transcrawl.settings import Settings  # noqa: E402
+from foundation.settings import Settings  # noqa: E402
 from workers.translate import Translator, install_model  # noqa: E402
 from workers.translate.loading import choose_batch_tokens, choose_device  # noqa: E402
 

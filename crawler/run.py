@@ -28,7 +28,7 @@ from crawler.seen import SeenSet
 from crawler.settings import scrapy_settings
 from crawler.spider import NewsSpider
 from schemas.contract import KEY_PREFIX
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 LOCKED = "locked"

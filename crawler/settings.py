@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 

@@ -1,4 +1,4 @@
-"""Write deploy/env.example from transcrawl.settings: every setting, its meaning and its default.
+"""Write deploy/env.example from foundation.settings: every setting, its meaning and its default.
 
     python deploy/gen_env_example.py          # rewrite the file
     python deploy/gen_env_example.py --check  # exit 1 when the file is out of date
@@ -13,7 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from transcrawl.settings import Settings, describe  # noqa: E402
+from foundation.settings import Settings, describe  # noqa: E402
 
 MACHINE_DEPENDENT = {"home", "release", "user_agent"}  # defaults computed at run time
 
@@ -38,7 +38,7 @@ def render() -> str:
              "# Empty means: the default computed at run time, or off. Copy to .env and edit."]
     for field in dataclasses.fields(Settings):
         if field.name not in help_text:
-            raise KeyError(f"setting {field.name!r} has no help text in transcrawl.settings._FIELDS_HELP")
+            raise KeyError(f"setting {field.name!r} has no help text in foundation.settings._FIELDS_HELP")
         lines += [f"# {help_text[field.name]}", f"{env_name(field.name)}={default_text(field)}"]
     return "\n".join(lines) + "\n"
 

@@ -17,8 +17,8 @@ import pytest
 import redis
 
 from schemas.migrate import migrate
-from transcrawl.services import child_env, ensure_servers
-from transcrawl.settings import Settings
+from foundation.servers import child_env, ensure_servers
+from foundation.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 

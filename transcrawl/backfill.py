@@ -6,7 +6,7 @@ import psycopg
 
 from crawler.pipelines import producer
 from schemas.contract import TRANSLATE_TASK, ArticleStatus
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers import store
 from workers.translate import find_model
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from transcrawl.settings import Settings, redact_url
+from foundation.settings import Settings, redact_url
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +21,7 @@ def main(ctx: click.Context) -> None:
 
 
 def _servers(settings: Settings, *, postgres: bool = True) -> Any:
-    from transcrawl.services import ensure_servers
+    from foundation.servers import ensure_servers
 
     servers = ensure_servers(settings, postgres=postgres)
     for name in servers.started:
@@ -58,12 +58,12 @@ def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, 
 
     sites = reg.select(reg.load(registry or settings.sites), site_ids)
     servers = _servers(settings, postgres=False)  # the crawler only talks to Redis
-    from transcrawl.observability import init_sentry
+    from foundation.observability import init_sentry
 
     init_sentry(servers.settings, component="crawler")
     scrapy_level = log_level
     if servers.settings.log_json:
-        from transcrawl.observability import setup_logging
+        from foundation.observability import setup_logging
 
         setup_logging(servers.settings, level=log_level)
         scrapy_level = "CRITICAL"  # Scrapy's own text handler stays quiet; ours writes JSON lines

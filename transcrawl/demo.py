@@ -20,8 +20,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from crawler import registry as reg
 from crawler.run import SiteReport
 from schemas.migrate import migrate
-from transcrawl.services import child_env, ensure_servers
-from transcrawl.settings import Settings
+from foundation.servers import child_env, ensure_servers
+from foundation.settings import Settings
 from transcrawl.status import queue_depths
 from workers import store
 
@@ -30,8 +30,8 @@ ZH_MODEL_FILE = "translate-zh_en-1_9.argosmodel"
 
 def run_demo(settings: Settings, *, as_json: bool = False, timeout: int = 900) -> dict[str, Any]:
     """Run everything, return the summary (also printed as a table)."""
-    from transcrawl.newsweb import NewsWeb
-    from transcrawl.sampleweb import sample_sites
+    from transcrawl.localweb.newsweb import NewsWeb
+    from transcrawl.localweb.sampleweb import sample_sites
 
     console = Console(stderr=as_json)
     # Local sample sites: no politeness delay needed, and every run starts from fresh servers.

@@ -9,7 +9,7 @@ import redis
 
 from crawler.pipelines import producer
 from schemas.contract import EXTRACT_TASK, STORE_TASK, TRANSLATE_TASK, raw_page_key, seen_key
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
 _TASK_BY_STAGE = {"extract": EXTRACT_TASK, "translate": TRANSLATE_TASK, "store": STORE_TASK}
 

@@ -33,8 +33,8 @@ from crawler import registry as reg
 from crawler.lock import locked_sites
 from crawler.registry import Site
 from crawler.run import last_report_key
-from transcrawl.services import child_env
-from transcrawl.settings import Settings
+from foundation.servers import child_env
+from foundation.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import psycopg
 import redis
 
 from schemas.contract import ALL_QUEUES, KEY_PREFIX, QUEUE_TRANSLATE
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers import store
 
 STALE_AFTER = 24 * 3600  # a site not crawled for this long is shown as stale

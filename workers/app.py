@@ -20,7 +20,7 @@ from celery.signals import (
 )
 
 from schemas.queues import celery_config
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers import broker_guard
 
 app = Celery("transcrawl", include=["workers.tasks"])
@@ -44,7 +44,7 @@ broker_guard.install(lambda: app.conf.broker_url)
 @worker_process_init.connect
 def _init_process(**_: Any) -> None:
     # Runs in each forked child: Sentry (and, lazily, models and pools) start here, never before fork.
-    from transcrawl.observability import init_sentry
+    from foundation.observability import init_sentry
     from workers import resources
 
     init_sentry(resources.settings(), component="worker")
@@ -54,7 +54,7 @@ def _init_process(**_: Any) -> None:
 def _setup_logging(loglevel: Any = None, **_: Any) -> None:
     # Connecting this signal stops Celery from configuring logging itself: our JSON/text handler
     # (with the task's site, URL and id on every line) is the only one.
-    from transcrawl.observability import setup_logging as setup
+    from foundation.observability import setup_logging as setup
     from workers import resources
 
     setup(resources.settings(), level=loglevel or "INFO")
@@ -63,7 +63,7 @@ def _setup_logging(loglevel: Any = None, **_: Any) -> None:
 @worker_init.connect
 def _init_worker(**_: Any) -> None:
     # Main process, before the pool forks: the children inherit PROMETHEUS_MULTIPROC_DIR.
-    from transcrawl import metrics
+    from workers import metrics
     from workers import resources
 
     metrics.prepare(resources.settings())
@@ -71,7 +71,7 @@ def _init_worker(**_: Any) -> None:
 
 @worker_ready.connect
 def _worker_ready(**_: Any) -> None:
-    from transcrawl import metrics
+    from workers import metrics
     from workers import resources
 
     metrics.serve(resources.settings())
@@ -79,21 +79,22 @@ def _worker_ready(**_: Any) -> None:
 
 @worker_shutdown.connect
 def _worker_shutdown(**_: Any) -> None:
-    from transcrawl import metrics
+    from workers import metrics
 
     metrics.cleanup()
 
 
 @worker_process_shutdown.connect
 def _process_shutdown(pid: int | None = None, **_: Any) -> None:
-    from transcrawl import metrics
+    from workers import metrics
 
     metrics.process_exit(pid)
 
 
 @task_prerun.connect
 def _task_prerun(task_id: str, task: Any, args: Any = None, **kwargs: Any) -> None:
-    from transcrawl import logging_context, metrics
+    from foundation import logging_context
+    from workers import metrics
 
     message = args[0] if args and isinstance(args[0], dict) else {}
     logging_context.bind(site=message.get("site"), url=message.get("url"), task_id=task_id,
@@ -103,7 +104,8 @@ def _task_prerun(task_id: str, task: Any, args: Any = None, **kwargs: Any) -> No
 
 @task_postrun.connect
 def _task_postrun(**kwargs: Any) -> None:
-    from transcrawl import logging_context, metrics
+    from foundation import logging_context
+    from workers import metrics
 
     metrics.on_postrun(**kwargs)
     logging_context.clear()
@@ -111,20 +113,20 @@ def _task_postrun(**kwargs: Any) -> None:
 
 @task_failure.connect
 def _task_failure(**kwargs: Any) -> None:
-    from transcrawl import metrics
+    from workers import metrics
 
     metrics.on_failure(**kwargs)
 
 
 @task_retry.connect
 def _task_retry(**kwargs: Any) -> None:
-    from transcrawl import metrics
+    from workers import metrics
 
     metrics.on_retry(**kwargs)
 
 
 @after_task_publish.connect
 def _after_publish(**kwargs: Any) -> None:
-    from transcrawl import metrics
+    from workers import metrics
 
     metrics.on_publish(**kwargs)

@@ -11,7 +11,7 @@ import psycopg
 import redis
 from psycopg_pool import ConnectionPool
 
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from transcrawl.newsweb import HOST, LocalArticle, LocalSite
+from transcrawl.localweb.newsweb import HOST, LocalArticle, LocalSite
 
 # The corpus uses a few non-ISO country codes; the registry wants ISO 3166 alpha-2.
 COUNTRY_FIXES = {"uk": "gb", "ind": "in"}
@@ -40,7 +40,7 @@ def corpus_sites(
     The ground truth maps each served article URL (``http://127.0.0.1:PORT/YYYY/MM/DD/slug.html``, as
     the registry, feeds and sitemaps expose it, without tracking parameters) to its index row (url,
     publisher, country, title, body, authors, publishing_date, ...). To know the URLs up front, each
-    site gets a free port now (``LocalSite.port``) that :class:`~transcrawl.newsweb.NewsWeb` binds at
+    site gets a free port now (``LocalSite.port``) that :class:`~transcrawl.localweb.newsweb.NewsWeb` binds at
     start. Sites come in index order; ``max_sites`` and ``per_site`` cut them down.
     """
     root = shared / "corpus" / "news"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from transcrawl.services import free_port
+from foundation.servers import free_port
 
 PG_USER = "postgres"
 
@@ -51,7 +50,9 @@ class PrivatePostgres:
         self.sockets.mkdir()
         self.log.touch()
         if self.user:
-            entry = pwd.getpwnam(self.user)
+            from pgserver.utils import ensure_user_exists  # pgserver's own way: useradd when missing
+
+            entry = ensure_user_exists(self.user)
             for path in (self.data, self.sockets, self.log):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", PG_USER, "--auth=trust", "--encoding=utf8",

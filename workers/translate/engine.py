@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from schemas.contract import Article, ArticleStatus
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers.errors import TranslationFailed
 from workers.translate.loading import (
     LoadedModel,

@@ -11,7 +11,7 @@ from typing import Any
 import ctranslate2
 import sentencepiece
 
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers.errors import TranslationFailed
 from workers.translate.models import InstalledModel, ModelNotInstalled, find_model
 

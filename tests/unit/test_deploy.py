@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from transcrawl.cli import main
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 YAML_FILES = sorted([*DEPLOY.glob("*.yml"), *DEPLOY.glob("*.yaml"), *DEPLOY.rglob("k8s/*.yaml")])
@@ -112,7 +112,7 @@ def _env_names() -> Iterator[tuple[str, str]]:
 def test_every_env_var_is_a_setting() -> None:
     unknown = [(where, name) for where, name in _env_names()
                if name not in SETTING_VARS and name not in FOREIGN_VARS]
-    assert not unknown, f"not Transcrawl settings (add them to transcrawl/settings.py): {unknown}"
+    assert not unknown, f"not Transcrawl settings (add them to foundation/settings.py): {unknown}"
 
 
 def test_env_example_lists_every_setting_and_is_generated() -> None:

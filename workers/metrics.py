@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from schemas.contract import FAILURE_TASK, STORE_TASK, TRANSLATE_TASK, stats_key
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
-log = logging.getLogger("transcrawl.metrics")
+log = logging.getLogger("workers.metrics")
 
 ENV_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from transcrawl import __version__
+from foundation import __version__
 
 PREFIX = "TRANSCRAWL_"
 

@@ -8,7 +8,7 @@ import uuid
 import redis
 from kombu import Connection
 
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers.app import configure  # importing the app installs the guard, as in every worker
 
 

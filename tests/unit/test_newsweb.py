@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.registry import Site, check_unique
-from transcrawl.newsweb import ARTICLE_PATTERN, LocalArticle, LocalSite, NewsWeb
-from transcrawl.sampleweb import render_article, sample_data, sample_sites
+from transcrawl.localweb.newsweb import ARTICLE_PATTERN, LocalArticle, LocalSite, NewsWeb
+from transcrawl.localweb.sampleweb import render_article, sample_data, sample_sites
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -74,7 +74,7 @@ def test_distinct_hosts_give_each_site_its_own_loopback_address() -> None:
 
     from crawler.politeness import redirect_problem
     from crawler.urls import same_site
-    from transcrawl.newsweb import loopback_host
+    from transcrawl.localweb.newsweb import loopback_host
 
     assert [loopback_host(i) for i in (0, 1, 249, 250)] == ["127.0.0.2", "127.0.0.3", "127.0.0.251", "127.0.1.2"]
     with NewsWeb([tiny_site("alpha"), tiny_site("beta")], distinct_hosts=True) as web:

@@ -16,11 +16,11 @@ from crawler import registry as reg
 from crawler.lock import SiteLock, lock_key
 from crawler.registry import Site
 from crawler.run import last_report_key
-from tests.test_crawling import site
-from transcrawl.newsweb import NewsWeb
+from tests.integration.test_crawling import site
+from transcrawl.localweb.newsweb import NewsWeb
 from transcrawl.scheduler import Scheduler, plan
-from transcrawl.services import child_env
-from transcrawl.settings import Settings
+from foundation.servers import child_env
+from foundation.settings import Settings
 
 
 def entry(site_id: str, interval: int = 600) -> Site:

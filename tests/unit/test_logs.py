@@ -13,9 +13,9 @@ import pytest
 from crawler.pipelines import producer
 from schemas.contract import EXTRACT_TASK, raw_page_key
 from tests.conftest import wait_until
-from transcrawl import logging_context
-from transcrawl.observability import JsonFormatter, TextFormatter, _scrub, redact_text
-from transcrawl.settings import Settings
+from foundation import logging_context
+from foundation.observability import JsonFormatter, TextFormatter, _scrub, redact_text
+from foundation.settings import Settings
 
 
 def _record_through(formatter: logging.Formatter) -> str:
@@ -67,26 +67,3 @@ def test_sentry_events_are_scrubbed_and_tagged() -> None:
     assert redact_text("redis://redis:6379/0") == "redis://redis:6379/0"
 
 
-@pytest.mark.slow
-def test_worker_json_logs_name_site_url_and_task(settings: Settings, clean_state: None,
-                                                worker_factory: Any) -> None:
-    worker = worker_factory(dataclasses.replace(settings, log_json=True), queues="extract", concurrency=1)
-    url = "http://logs.example/2026/11/27/gone.html"
-    producer(settings.redis_url or "").send_task(
-        EXTRACT_TASK, args=[{"raw_key": raw_page_key(url), "url": url, "site": "logs-site"}])
-
-    def failure_line() -> dict[str, Any] | None:
-        for line in worker.log.read_text(errors="replace").splitlines():
-            if line.startswith("{") and "raw_page_missing" in line and url in line:
-                return dict(json.loads(line))
-        return None
-
-    assert wait_until(failure_line, timeout=60), worker.tail()
-    line = failure_line()
-    assert line is not None
-    assert line["site"] == "logs-site" and line["url"] == url and line["task_id"]
-    # Celery's own lines about the task carry the same context.
-    task_lines = [json.loads(x) for x in worker.log.read_text().splitlines()
-                  if x.startswith("{") and line["task_id"] in x]
-    assert len(task_lines) >= 2 and all(x.get("task_id") == line["task_id"] for x in task_lines
-                                        if x["logger"] != "celery.worker.strategy")

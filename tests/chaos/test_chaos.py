@@ -37,7 +37,7 @@ from tests.conftest import wait_until
 from tests.support.private_servers import PrivatePostgres, PrivateRedis
 from tests.support.tiny_model import build_tiny_model
 from transcrawl.replay import requeue_orphans
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
 pytestmark = [pytest.mark.chaos]
 

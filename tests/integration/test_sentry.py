@@ -15,7 +15,7 @@ import redis
 from crawler.pipelines import producer
 from schemas.contract import EXTRACT_TASK, RawPage, raw_page_key
 from tests.conftest import wait_until
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
 pytestmark = [pytest.mark.slow]
 

@@ -16,10 +16,10 @@ import redis
 from crawler import registry as reg
 from schemas.contract import QUEUE_EXTRACT
 from tests.conftest import wait_until
-from transcrawl.newsweb import NewsWeb
-from transcrawl.sampleweb import sample_sites
-from transcrawl.services import child_env
-from transcrawl.settings import Settings
+from transcrawl.localweb.newsweb import NewsWeb
+from transcrawl.localweb.sampleweb import sample_sites
+from foundation.servers import child_env
+from foundation.settings import Settings
 
 pytestmark = [pytest.mark.slow]
 

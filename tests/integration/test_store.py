@@ -7,7 +7,7 @@ import pytest
 
 from schemas.contract import Article, ArticleStatus
 from schemas.migrate import available, migrate
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers import store
 
 

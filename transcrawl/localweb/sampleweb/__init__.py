@@ -9,7 +9,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from transcrawl.newsweb import ORIGIN_PLACEHOLDER, LocalArticle, LocalSite
+from transcrawl.localweb.newsweb import ORIGIN_PLACEHOLDER, LocalArticle, LocalSite
 
 _ORIGIN = ORIGIN_PLACEHOLDER.decode()
 

@@ -16,8 +16,8 @@ from crawler.pipelines import producer
 from schemas.contract import EXTRACT_TASK, TRANSLATE_TASK, Article, RawPage, raw_page_key
 from tests.conftest import wait_until
 from tests.support.tiny_model import build_tiny_model
-from transcrawl.services import free_port
-from transcrawl.settings import Settings
+from foundation.servers import free_port
+from foundation.settings import Settings
 
 pytestmark = [pytest.mark.slow]
 
@@ -104,7 +104,7 @@ def test_status_json_shows_queues_workers_and_last_day(settings: Settings, clean
     import subprocess
     import sys
 
-    from transcrawl.services import child_env
+    from foundation.servers import child_env
 
     worker_factory(settings, queues="store", concurrency=1)
     client = redis.Redis.from_url(settings.redis_url or "")

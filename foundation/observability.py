@@ -8,8 +8,8 @@ import re
 import sys
 from typing import Any
 
-from transcrawl import logging_context
-from transcrawl.settings import Settings
+from foundation import logging_context
+from foundation.settings import Settings
 
 _SECRET_KEYS = ("password", "secret", "token", "dsn", "database_url", "redis_url", "body", "html")
 # user:password@ in any URL (a Redis or Postgres URL quoted in an error message).

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.support.tiny_model import build_tiny_model
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers.errors import PermanentError
 from workers.extraction import extract_article
 from workers.extraction.result import Extracted

@@ -16,9 +16,9 @@ import pytest
 from crawler import registry as reg
 from tests.conftest import wait_until
 from tests.support.corpusweb import corpus_sites
-from transcrawl.newsweb import LocalArticle, LocalSite, NewsWeb
-from transcrawl.services import child_env
-from transcrawl.settings import Settings
+from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb
+from foundation.servers import child_env
+from foundation.settings import Settings
 
 pytestmark = [pytest.mark.slow]
 

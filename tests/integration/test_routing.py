@@ -13,8 +13,8 @@ from crawler.pipelines import producer
 from schemas.contract import DEDICATED_LANGUAGES_KEY, EXTRACT_TASK, QUEUE_TRANSLATE, RawPage, raw_page_key
 from tests.conftest import wait_until
 from tests.support.tiny_model import build_tiny_model
-from tests.test_cli import PAGE
-from transcrawl.settings import Settings
+from tests.unit.test_cli import PAGE
+from foundation.settings import Settings
 from workers import routing
 from workers.translate import install_model
 

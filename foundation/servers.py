@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 
 
 @dataclass

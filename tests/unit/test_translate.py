@@ -15,7 +15,7 @@ import pytest
 import workers.translate.loading as loading
 from schemas.contract import Article, ArticleStatus
 from tests.support.tiny_model import build_tiny_model
-from transcrawl.settings import Settings
+from foundation.settings import Settings
 from workers.errors import TranslationFailed
 from workers.translate import (
     ModelNotInstalled,
