@@ -39,12 +39,14 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from crawler import registry as reg  # noqa: E402
-from crawler.frontier import pending_key  # noqa: E402
-from crawler.run import last_report_key  # noqa: E402
-from tests.support.corpusweb import corpus_sites, shared_dir  # noqa: E402
-from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb  # noqa: E402
 from foundation.servers import child_env, ensure_servers  # noqa: E402
 from foundation.settings import Settings  # noqa: E402
+from schemas.keys import (
+    last_report_key,  # noqa: E402
+    pending_key,  # noqa: E402
+)
+from tests.support.corpusweb import corpus_sites, shared_dir  # noqa: E402
+from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Crawling"

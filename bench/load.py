@@ -33,11 +33,12 @@ import psutil  # noqa: E402
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 
-from crawler.pipelines import producer  # noqa: E402
-from schemas.contract import ALL_QUEUES, EXTRACT_TASK, RawPage, raw_page_key  # noqa: E402
-from schemas.migrate import migrate  # noqa: E402
 from foundation.servers import child_env, ensure_servers  # noqa: E402
 from foundation.settings import Settings  # noqa: E402
+from schemas.keys import raw_page_key
+from schemas.messages import RawPage
+from schemas.migrate import migrate  # noqa: E402
+from schemas.pipeline import ALL_QUEUES, EXTRACT_TASK, producer
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Load"

@@ -31,11 +31,12 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.pipelines import producer  # noqa: E402
-from schemas.contract import EXTRACT_TASK, RawPage, raw_page_key  # noqa: E402
-from schemas.migrate import migrate  # noqa: E402
 from foundation.servers import child_env  # noqa: E402
 from foundation.settings import Settings  # noqa: E402
+from schemas.keys import raw_page_key
+from schemas.messages import RawPage
+from schemas.migrate import migrate  # noqa: E402
+from schemas.pipeline import EXTRACT_TASK, producer
 
 RUNS = {"1": [("w1", 1)], "2": [("w2", 2)], "4": [("w4", 4)], "hosts": [("a", 2), ("b", 2)]}
 

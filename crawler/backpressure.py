@@ -12,7 +12,7 @@ from scrapy.http import Request
 from scrapy.utils.defer import deferred_to_future
 from twisted.internet import reactor, task
 
-from schemas.contract import QUEUE_EXTRACT
+from schemas.pipeline import QUEUE_EXTRACT
 
 log = logging.getLogger(__name__)
 

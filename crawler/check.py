@@ -24,7 +24,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from crawler.discovery import MAX_SITEMAP_BYTES, NotAFeed, feed_links, maybe_gunzip, sitemap_links
+from crawler.discovery import (
+    MAX_SITEMAP_BYTES,
+    NotAFeed,
+    feed_links,
+    maybe_gunzip,
+    sitemap_links,
+)
 from crawler.registry import Site
 
 USER_AGENT = "Transcrawl/0.1 (+https://github.com/transcrawl/transcrawl)"

@@ -15,13 +15,10 @@ import redis
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
-from schemas.contract import KEY_PREFIX
+from schemas.keys import validators_key
 
 NOT_MODIFIED = 304
 
-
-def validators_key(site: str) -> str:
-    return f"{KEY_PREFIX}validators:{site}"
 
 
 class Validators:

@@ -13,13 +13,10 @@ from collections.abc import Iterable
 
 import redis
 
-from schemas.contract import KEY_PREFIX
+from schemas.keys import pending_key
 
 MAX_ATTEMPTS = 3
 
-
-def pending_key(site: str) -> str:
-    return f"{KEY_PREFIX}pending:{site}"
 
 
 class Pending:

@@ -13,21 +13,18 @@ import uuid
 
 import redis
 
-from schemas.contract import KEY_PREFIX
+from schemas.keys import crawl_lock_key
 
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
-
-def lock_key(site: str) -> str:
-    return f"{KEY_PREFIX}crawl:lock:{site}"
 
 
 class SiteLock:
     """The crawl lock of one site; the token names the holder (host, pid) for humans."""
 
     def __init__(self, client: redis.Redis, site: str, *, ttl: float) -> None:
-        self.client, self.site, self.key = client, site, lock_key(site)
+        self.client, self.site, self.key = client, site, crawl_lock_key(site)
         self.ttl_ms = max(1000, int(ttl * 1000))
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.held = False
@@ -55,5 +52,5 @@ def locked_sites(client: redis.Redis, sites: list[str]) -> set[str]:
     """Which of ``sites`` some crawler holds the lock of right now."""
     if not sites:
         return set()
-    values = client.mget([lock_key(s) for s in sites])
+    values = client.mget([crawl_lock_key(s) for s in sites])
     return {s for s, v in zip(sites, values) if v is not None}

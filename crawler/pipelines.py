@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from celery import Celery
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_to_future
@@ -17,15 +16,9 @@ from twisted.internet.threads import deferToThread
 from crawler.frontier import Pending
 from crawler.seen import SeenSet
 from crawler.urls import canonical_url
-from schemas.contract import EXTRACT_TASK, FAILURE_TASK, RawPage, raw_page_key, stats_key
-from schemas.queues import celery_config
-
-
-def producer(redis_url: str) -> Celery:
-    """A Celery app that only sends tasks (by name) with the shared routing and serialisation."""
-    app = Celery("transcrawl-producer", set_as_current=False)
-    app.conf.update(celery_config(redis_url))
-    return app
+from schemas.keys import raw_page_key, stats_key
+from schemas.messages import ExtractMessage, FailureMessage, RawPage
+from schemas.pipeline import EXTRACT, RECORD_FAILURE, producer, send
 
 
 class RawPageQueuePipeline:
@@ -60,7 +53,7 @@ class RawPageQueuePipeline:
             pipe.expire(key, self.ttl)
             pipe.hincrby(stats_key("crawler"), "pages_queued", 1)
             pipe.execute()
-        self.celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": page.url, "site": page.site}])
+        send(self.celery, EXTRACT, ExtractMessage(raw_key=key, url=page.url, site=page.site).to_json())
         # Marked seen only once safely queued: a page lost before this point is fetched again.
         seen = SeenSet(self.redis, page.site, max_size=self.seen_max, ttl=self.seen_ttl)
         seen.add(page.url)
@@ -71,9 +64,10 @@ class RawPageQueuePipeline:
         return {"url": page.url, "site": page.site, "raw_key": key, "bytes": len(body)}
 
     def _record_failure(self, item: dict[str, Any]) -> dict[str, Any]:
-        failure = {k: item[k] for k in ("url", "site", "reason", "detail")}
-        self.celery.send_task(FAILURE_TASK, args=[{**failure, "stage": "crawl"}])
-        return failure
+        failure = FailureMessage(url=item["url"], site=item["site"], stage="crawl",
+                                 reason=item["reason"], detail=item["detail"])
+        send(self.celery, RECORD_FAILURE, failure.to_json())
+        return failure.to_json()
 
     def close_spider(self, spider: Any = None) -> None:
         self.redis.close()

@@ -38,7 +38,10 @@ class UnsafeRedirect(IgnoreRequest):
 
 
 async def sleep(seconds: float) -> None:
-    from twisted.internet import reactor, task  # imported late: Scrapy installs the reactor first
+    from twisted.internet import (  # imported late: Scrapy installs the reactor first
+        reactor,
+        task,
+    )
 
     await deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from schemas.contract import KEY_PREFIX
+from schemas.keys import site_health_key
 
 if TYPE_CHECKING:
     from crawler.run import SiteReport
@@ -25,13 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def health_key(site: str) -> str:
-    return f"{KEY_PREFIX}site:health:{site}"
-
 
 def update_health(client: redis.Redis, report: SiteReport, threshold: int) -> dict[str, Any]:
     """Count consecutive failed runs; flag the site at ``threshold``. Returns the health entry."""
-    key = health_key(report.site)
+    key = site_health_key(report.site)
     if report.status != "failed":
         client.hset(key, mapping={"bad_runs": 0, "last_status": report.status})
         return health(client, report.site)
@@ -46,7 +43,7 @@ def update_health(client: redis.Redis, report: SiteReport, threshold: int) -> di
 
 
 def health(client: redis.Redis, site: str) -> dict[str, Any]:
-    raw = {k.decode(): v.decode() for k, v in client.hgetall(health_key(site)).items()}
+    raw = {k.decode(): v.decode() for k, v in client.hgetall(site_health_key(site)).items()}
     return {"site": site, "bad_runs": int(raw.get("bad_runs", 0)), "reason": raw.get("reason"),
             "disabled": "disabled_at" in raw, "disabled_reason": raw.get("disabled_reason"),
             "disabled_at": float(raw["disabled_at"]) if "disabled_at" in raw else None}
@@ -55,8 +52,8 @@ def health(client: redis.Redis, site: str) -> dict[str, Any]:
 def disabled_sites(client: redis.Redis) -> dict[str, dict[str, Any]]:
     """Every flagged site with its health entry."""
     found = {}
-    for key in client.scan_iter(health_key("*")):
-        site = key.decode().removeprefix(health_key(""))
+    for key in client.scan_iter(site_health_key("*")):
+        site = key.decode().removeprefix(site_health_key(""))
         entry = health(client, site)
         if entry["disabled"]:
             found[site] = entry
@@ -64,12 +61,12 @@ def disabled_sites(client: redis.Redis) -> dict[str, dict[str, Any]]:
 
 
 def disable(client: redis.Redis, site: str, reason: str) -> None:
-    client.hset(health_key(site), mapping={"disabled_at": time.time(), "disabled_reason": reason})
+    client.hset(site_health_key(site), mapping={"disabled_at": time.time(), "disabled_reason": reason})
 
 
 def enable(client: redis.Redis, site: str) -> bool:
     """Clear the flag and the failure count; True when the site was flagged."""
-    return bool(client.delete(health_key(site)))
+    return bool(client.delete(site_health_key(site)))
 
 
 INSERT_RUN = (

@@ -27,8 +27,8 @@ from crawler.registry import Site
 from crawler.seen import SeenSet
 from crawler.settings import scrapy_settings
 from crawler.spider import NewsSpider
-from schemas.contract import KEY_PREFIX
 from foundation.settings import Settings
+from schemas.keys import last_report_key
 
 log = logging.getLogger(__name__)
 LOCKED = "locked"
@@ -87,9 +87,6 @@ class SiteReport:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
-
-def last_report_key(site: str) -> str:
-    return f"{KEY_PREFIX}crawl:last:{site}"
 
 
 def crawl(sites: list[Site], settings: Settings, *, log_level: str = "WARNING") -> list[SiteReport]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import redis
 
-from schemas.contract import seen_key
+from schemas.keys import seen_key
 
 
 class SeenSet:

@@ -1,31 +1,10 @@
-"""Contracts shared by every stage: task and queue names, Redis keys, messages, SQL migrations."""
+"""Contracts shared by every stage: typed messages, the pipeline's topology, Redis keys, SQL migrations.
 
-from schemas.contract import (
-    EXTRACT_TASK,
-    FAILURE_TASK,
-    QUEUE_EXTRACT,
-    QUEUE_STORE,
-    QUEUE_TRANSLATE,
-    STORE_TASK,
-    TRANSLATE_TASK,
-    Article,
-    ArticleStatus,
-    RawPage,
-    raw_page_key,
-    seen_key,
-)
+    schemas.messages   RawPage, ExtractMessage, Article, FailureMessage (JSON on the wire)
+    schemas.pipeline   queues, task names, who sends what to whom, routing, delivery policy
+    schemas.keys       every Redis key
+    schemas.migrate    the numbered SQL migrations in schemas/migrations
+    schemas/README.md  the read contract for downstream services
 
-__all__ = [
-    "EXTRACT_TASK",
-    "FAILURE_TASK",
-    "QUEUE_EXTRACT",
-    "QUEUE_STORE",
-    "QUEUE_TRANSLATE",
-    "STORE_TASK",
-    "TRANSLATE_TASK",
-    "Article",
-    "ArticleStatus",
-    "RawPage",
-    "raw_page_key",
-    "seen_key",
-]
+This package imports no stage and no shell: stages and the shell import it.
+"""

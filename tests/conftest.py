@@ -16,9 +16,9 @@ import psycopg
 import pytest
 import redis
 
-from schemas.migrate import migrate
 from foundation.servers import child_env, ensure_servers
 from foundation.settings import Settings
+from schemas.migrate import migrate
 
 REPO = Path(__file__).resolve().parents[1]
 

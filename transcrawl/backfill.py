@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-from crawler.pipelines import producer
-from schemas.contract import TRANSLATE_TASK, ArticleStatus
 from foundation.settings import Settings
+from schemas.messages import ArticleStatus
+from schemas.pipeline import TRANSLATE, producer, send
 from workers import store
 from workers.translate import find_model
 
@@ -25,6 +25,6 @@ def backfill(settings: Settings, languages: list[str] | None = None) -> tuple[in
                 skipped += 1
                 continue
             article.status, article.status_reason = ArticleStatus.PENDING, None
-            celery.send_task(TRANSLATE_TASK, args=[article.to_json()])
+            send(celery, TRANSLATE, article.to_json())
             queued += 1
     return queued, skipped

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from foundation.settings import Settings, redact_url
+from schemas.pipeline import DEFAULT_WORKER_QUEUES, worker_queues
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,7 +81,7 @@ def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, 
 
 
 @main.command()
-@click.option("--queues", "-Q", default="extract,translate,store", show_default=True)
+@click.option("--queues", "-Q", default=",".join(DEFAULT_WORKER_QUEUES), show_default=True)
 @click.option("--concurrency", "-c", type=int, default=None, help="Processes (default: CPU count).")
 @click.option("--hostname", "-n", default=None, help="Node name, e.g. translate1@%h.")
 @click.option("--pool", default="prefork", show_default=True)
@@ -103,13 +104,11 @@ def worker(settings: Settings, queues: str, concurrency: int | None, hostname: s
     from workers.app import app, configure
 
     configure(servers.settings)
-    if languages:
-        from schemas.contract import QUEUE_TRANSLATE, translate_queue
+    wanted = [lang.strip() for lang in (languages or "").split(",") if lang.strip()]
+    queues = ",".join(worker_queues([q for q in queues.split(",") if q], wanted))
+    if wanted:
         from workers.routing import keep_advertising
 
-        wanted = [lang.strip() for lang in languages.split(",") if lang.strip()]
-        others = [q for q in queues.split(",") if q and q != QUEUE_TRANSLATE]
-        queues = ",".join([*others, *(translate_queue(lang) for lang in wanted)])
         keep_advertising(servers.settings.redis_url or "", wanted)
     argv = ["worker", "-Q", queues, "--pool", pool, "--loglevel", loglevel, "--without-gossip",
             "--without-mingle"]

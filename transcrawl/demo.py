@@ -19,9 +19,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crawler import registry as reg
 from crawler.run import SiteReport
-from schemas.migrate import migrate
 from foundation.servers import child_env, ensure_servers
 from foundation.settings import Settings
+from schemas.migrate import migrate
 from transcrawl.status import queue_depths
 from workers import store
 
@@ -92,7 +92,7 @@ def _shared_model() -> Path | None:
 
 def _prepare(settings: Settings, sites: list[reg.Site]) -> None:
     """Forget what earlier demo runs saw (a demo always crawls its sample web afresh)."""
-    from schemas.contract import seen_key
+    from schemas.keys import seen_key
 
     client = redis.Redis.from_url(settings.redis_url or "")
     client.delete(*(seen_key(s.id) for s in sites))

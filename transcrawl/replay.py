@@ -7,11 +7,10 @@ from typing import Any
 import psycopg
 import redis
 
-from crawler.pipelines import producer
-from schemas.contract import EXTRACT_TASK, STORE_TASK, TRANSLATE_TASK, raw_page_key, seen_key
 from foundation.settings import Settings
-
-_TASK_BY_STAGE = {"extract": EXTRACT_TASK, "translate": TRANSLATE_TASK, "store": STORE_TASK}
+from schemas.keys import RAW_PAGE_PREFIX, seen_key
+from schemas.messages import ExtractMessage
+from schemas.pipeline import EXTRACT, REPLAY, producer, send
 
 
 def open_failures(conn: psycopg.Connection[Any], *, reason: str | None = None, stage: str | None = None,
@@ -39,11 +38,11 @@ def retry(settings: Settings, *, reason: str | None = None, stage: str | None = 
     counts = {"resent": 0, "recrawl": 0}
     with psycopg.connect(settings.database_url) as conn:
         for failure in open_failures(conn, reason=reason, stage=stage):
-            resend = failure["stage"] in _TASK_BY_STAGE and failure["payload"]
+            resend = failure["stage"] in REPLAY and failure["payload"]
             if failure["stage"] == "extract" and not client.exists(failure["raw_key"] or ""):
                 resend = False  # the raw page expired: only a new fetch can help
             if resend:
-                celery.send_task(_TASK_BY_STAGE[failure["stage"]], args=[failure["payload"]])
+                send(celery, REPLAY[failure["stage"]], failure["payload"])
                 counts["resent"] += 1
             elif failure["site"]:
                 # Forget that the URL was seen, so the site's next crawl fetches it again.
@@ -67,7 +66,7 @@ def requeue_orphans(settings: Settings, *, older_than: float = 600.0) -> int:
     celery, client = producer(settings.redis_url), redis.Redis.from_url(settings.redis_url)
     cutoff = datetime.now().timestamp() - older_than
     pages = []
-    for key in client.scan_iter(match=raw_page_key("x").rsplit(":", 1)[0] + ":*", count=500):
+    for key in client.scan_iter(match=f"{RAW_PAGE_PREFIX}*", count=500):
         meta = json.loads(client.hget(key, "meta") or b"{}")
         if meta and datetime.fromisoformat(meta["fetched_at"]).timestamp() <= cutoff:
             pages.append((key.decode(), meta))
@@ -77,7 +76,7 @@ def requeue_orphans(settings: Settings, *, older_than: float = 600.0) -> int:
     count = 0
     for key, meta in pages:
         if meta["url"] not in stored:
-            celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": meta["url"], "site": meta["site"]}])
+            send(celery, EXTRACT, ExtractMessage(raw_key=key, url=meta["url"], site=meta["site"]).to_json())
             count += 1
     client.close()
     return count

@@ -32,9 +32,9 @@ from crawler import records
 from crawler import registry as reg
 from crawler.lock import locked_sites
 from crawler.registry import Site
-from crawler.run import last_report_key
 from foundation.servers import child_env
 from foundation.settings import Settings
+from schemas.keys import last_report_key
 
 log = logging.getLogger(__name__)
 

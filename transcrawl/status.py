@@ -9,8 +9,9 @@ from typing import Any
 import psycopg
 import redis
 
-from schemas.contract import ALL_QUEUES, KEY_PREFIX, QUEUE_TRANSLATE
 from foundation.settings import Settings
+from schemas.keys import LAST_REPORT_PREFIX
+from schemas.pipeline import ALL_QUEUES, QUEUE_TRANSLATE
 from workers import store
 
 STALE_AFTER = 24 * 3600  # a site not crawled for this long is shown as stale
@@ -34,7 +35,7 @@ def last_crawls(client: redis.Redis) -> list[dict[str, Any]]:
     from crawler.records import health
 
     reports = []
-    for key in sorted(client.scan_iter(f"{KEY_PREFIX}crawl:last:*")):
+    for key in sorted(client.scan_iter(f"{LAST_REPORT_PREFIX}*")):
         raw = client.get(key)
         if raw:
             report = json.loads(raw)
@@ -55,7 +56,7 @@ def site_health(report: dict[str, Any], entry: dict[str, Any], now: float | None
 
 def workers_alive(settings: Settings, timeout: float = 1.0) -> list[dict[str, Any]]:
     """Workers answering a broadcast ping within ``timeout`` seconds."""
-    from crawler.pipelines import producer
+    from schemas.pipeline import producer
 
     app = producer(settings.redis_url or "")
     try:

@@ -19,8 +19,8 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from schemas.queues import celery_config
 from foundation.settings import Settings
+from schemas.pipeline import celery_config
 from workers import broker_guard
 
 app = Celery("transcrawl", include=["workers.tasks"])
@@ -63,16 +63,14 @@ def _setup_logging(loglevel: Any = None, **_: Any) -> None:
 @worker_init.connect
 def _init_worker(**_: Any) -> None:
     # Main process, before the pool forks: the children inherit PROMETHEUS_MULTIPROC_DIR.
-    from workers import metrics
-    from workers import resources
+    from workers import metrics, resources
 
     metrics.prepare(resources.settings())
 
 
 @worker_ready.connect
 def _worker_ready(**_: Any) -> None:
-    from workers import metrics
-    from workers import resources
+    from workers import metrics, resources
 
     metrics.serve(resources.settings())
 

@@ -25,8 +25,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from schemas.contract import FAILURE_TASK, STORE_TASK, TRANSLATE_TASK, stats_key
 from foundation.settings import Settings
+from schemas.keys import stats_key
+from schemas.pipeline import FAILURE_TASK, STORE_TASK, TRANSLATE_TASK
 
 log = logging.getLogger("workers.metrics")
 

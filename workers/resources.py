@@ -12,6 +12,7 @@ import redis
 from psycopg_pool import ConnectionPool
 
 from foundation.settings import Settings
+from schemas.pipeline import DedicatedLanguages
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
@@ -55,6 +56,10 @@ def db_pool() -> ConnectionPool:
                               kwargs={"autocommit": False}, reconnect_timeout=60)
 
     return _per_process("db", make)
+
+
+def dedicated_languages() -> DedicatedLanguages:
+    return _per_process("dedicated", lambda: DedicatedLanguages(redis_client()))
 
 
 def translator() -> Any:

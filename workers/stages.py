@@ -7,10 +7,9 @@ from typing import Any
 
 import redis
 
-from schemas.contract import Article, ArticleStatus, RawPage
+from schemas.messages import Article, ArticleStatus, ExtractMessage, RawPage
+from schemas.pipeline import ENGLISH
 from workers.errors import RawPageMissing
-
-ENGLISH = "en"
 
 
 def load_raw_page(client: redis.Redis, key: str) -> tuple[RawPage, bytes]:
@@ -21,27 +20,23 @@ def load_raw_page(client: redis.Redis, key: str) -> tuple[RawPage, bytes]:
     return RawPage.decode(entry)
 
 
-def extract(client: redis.Redis, message: dict[str, Any]) -> Article:
+def extract(client: redis.Redis, message: ExtractMessage) -> Article:
     """Raw page → Article (status pending, or original_english when it needs no translation)."""
     from workers.extraction import extract_article
 
-    page, body = load_raw_page(client, message["raw_key"])
+    page, body = load_raw_page(client, message.raw_key)
     found = extract_article(body, page.final_url or page.url, declared_language=page.site_language,
                             content_type=page.content_type, overrides=page.overrides or None)
     article = Article(
         url=page.url, site=page.site, country=page.country, language=found.language,
         title=found.title, text=found.text, authors=list(found.authors),
-        published_at=found.published_at, fetched_at=page.fetched_at, raw_key=message["raw_key"],
+        published_at=found.published_at, fetched_at=page.fetched_at, raw_key=message.raw_key,
         extraction={"sources": found.sources, "flags": found.flags},
     )
     if article.language == ENGLISH:
         article.title_en, article.text_en = article.title, article.text
         article.status = ArticleStatus.ORIGINAL_ENGLISH
     return article
-
-
-def needs_translation(article: Article) -> bool:
-    return article.status == ArticleStatus.PENDING and article.language != ENGLISH
 
 
 def translate(translator: Any, article: Article) -> Article:

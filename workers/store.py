@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from schemas.contract import Article
+from schemas.messages import Article, FailureMessage
 
 _ARTICLE_COLUMNS = (
     "url", "site", "country", "language", "title", "text", "title_en", "text_en", "authors",
@@ -46,7 +46,7 @@ def upsert_article(conn: psycopg.Connection[Any], article: Article) -> bool:
     return cursor.rowcount > 0
 
 
-def record_failure(conn: psycopg.Connection[Any], failure: dict[str, Any]) -> None:
+def record_failure(conn: psycopg.Connection[Any], failure: FailureMessage) -> None:
     """One row per (url, stage); a repeat counts an attempt and keeps the latest reason.
 
     A raw page missing for an article already stored is a redelivered extract (its ack was lost
@@ -60,13 +60,13 @@ def record_failure(conn: psycopg.Connection[Any], failure: dict[str, Any]) -> No
         " detail = EXCLUDED.detail, raw_key = EXCLUDED.raw_key, payload = EXCLUDED.payload,"
         " attempts = failures.attempts + 1, last_failed_at = now(), resolved_at = EXCLUDED.resolved_at",
         {
-            "url": failure["url"],
-            "site": failure.get("site"),
-            "stage": failure["stage"],
-            "reason": failure["reason"],
-            "detail": (failure.get("detail") or "")[:4000],
-            "raw_key": failure.get("raw_key"),
-            "payload": Jsonb(failure.get("payload")) if failure.get("payload") is not None else None,
+            "url": failure.url,
+            "site": failure.site,
+            "stage": failure.stage,
+            "reason": failure.reason,
+            "detail": (failure.detail or "")[:4000],
+            "raw_key": failure.raw_key,
+            "payload": Jsonb(failure.payload) if failure.payload is not None else None,
         },
     )
 

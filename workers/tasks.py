@@ -13,17 +13,24 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task
-from celery.exceptions import MaxRetriesExceededError, Reject, Retry, SoftTimeLimitExceeded
+from celery.exceptions import (
+    MaxRetriesExceededError,
+    Reject,
+    Retry,
+    SoftTimeLimitExceeded,
+)
 from kombu.exceptions import OperationalError as BrokerError
 
-from schemas.contract import (
+from schemas import pipeline
+from schemas.messages import Article, ExtractMessage, FailureMessage
+from schemas.pipeline import (
     EXTRACT_TASK,
     FAILURE_TASK,
+    RECORD_FAILURE,
     STORE_TASK,
     TRANSLATE_TASK,
-    Article,
 )
-from workers import resources, routing, stages, store
+from workers import resources, stages, store
 from workers.app import app
 from workers.errors import PermanentError
 from workers.resources import TRANSIENT_ERRORS
@@ -77,10 +84,10 @@ def fail(stage: str, message: dict[str, Any], reason: str, detail: str) -> None:
     """Send a failure to be recorded (by a store worker) with what is needed to replay it."""
     log.warning("%s failed for %s: %s (%s)", stage, message.get("url"), reason, detail)
     try:
-        app.send_task(FAILURE_TASK, args=[{
-            "url": message.get("url"), "site": message.get("site"), "stage": stage,
-            "reason": reason, "detail": detail, "raw_key": message.get("raw_key"), "payload": message,
-        }])
+        failure = FailureMessage(url=message.get("url") or "", site=message.get("site"), stage=stage,
+                                 reason=reason, detail=detail, raw_key=message.get("raw_key"),
+                                 payload=message)
+        pipeline.send(app, RECORD_FAILURE, failure.to_json())
     except BrokerError as error:
         # Raising anything else would ack the message (acks_late acks failures too) and lose it:
         # a rejected message goes back to its queue, or stays unacked until the visibility timeout.
@@ -90,8 +97,8 @@ def fail(stage: str, message: dict[str, Any], reason: str, detail: str) -> None:
 @app.task(name=EXTRACT_TASK, bind=True, acks_late=True)
 def extract(self: Task, message: dict[str, Any]) -> None:
     def step() -> None:
-        article = stages.extract(resources.redis_client(), message)
-        forward(article)
+        article = stages.extract(resources.redis_client(), ExtractMessage.from_json(message))
+        forward("extract", article)
 
     run_with_fate(self, "extract", message, step)
 
@@ -100,7 +107,7 @@ def extract(self: Task, message: dict[str, Any]) -> None:
 def translate(self: Task, message: dict[str, Any]) -> None:
     def step() -> None:
         article = stages.translate(resources.translator(), Article.from_json(message))
-        app.send_task(STORE_TASK, args=[article.to_json()])
+        forward("translate", article)
 
     run_with_fate(self, "translate", message, step)
 
@@ -122,18 +129,15 @@ def record_failure(self: Task, failure: dict[str, Any]) -> None:
     # Only transient errors are possible here; keep trying (with backoff) until Postgres answers.
     try:
         with resources.connection() as conn:
-            store.record_failure(conn, failure)
+            store.record_failure(conn, FailureMessage.from_json(failure))
     except TRANSIENT_ERRORS as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60.0)) from exc
 
 
-def forward(article: Article) -> None:
-    """The next hop after extraction: translate (routed by language), or store for English."""
-    if stages.needs_translation(article):
-        queue = routing.queue_for(resources.redis_client(), article.language)
-        app.send_task(TRANSLATE_TASK, args=[article.to_json()], queue=queue)
-    else:
-        app.send_task(STORE_TASK, args=[article.to_json()])
+def forward(stage: str, article: Article) -> None:
+    """Send the article on to wherever the topology says ``stage`` sends it."""
+    dedicated = resources.dedicated_languages().current() if stage == "extract" else frozenset()
+    pipeline.send(app, pipeline.next_hop(stage, article, dedicated), article.to_json())
 
 
 def _tag(message: dict[str, Any]) -> None:

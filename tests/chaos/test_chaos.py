@@ -21,23 +21,21 @@ import psycopg
 import pytest
 import redis
 
-from crawler.pipelines import producer
-from schemas.contract import (
+from foundation.settings import Settings
+from schemas.keys import raw_page_key
+from schemas.messages import Article, ArticleStatus, RawPage
+from schemas.migrate import migrate
+from schemas.pipeline import (
     ALL_QUEUES,
     EXTRACT_TASK,
     STORE_TASK,
     TRANSLATE_TASK,
-    Article,
-    ArticleStatus,
-    RawPage,
-    raw_page_key,
+    producer,
 )
-from schemas.migrate import migrate
 from tests.conftest import wait_until
 from tests.support.private_servers import PrivatePostgres, PrivateRedis
 from tests.support.tiny_model import build_tiny_model
 from transcrawl.replay import requeue_orphans
-from foundation.settings import Settings
 
 pytestmark = [pytest.mark.chaos]
 

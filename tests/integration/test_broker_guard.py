@@ -9,7 +9,9 @@ import redis
 from kombu import Connection
 
 from foundation.settings import Settings
-from workers.app import configure  # importing the app installs the guard, as in every worker
+from workers.app import (
+    configure,  # importing the app installs the guard, as in every worker
+)
 
 
 def test_unacked_messages_are_restored_when_the_transport_is_torn_down(settings: Settings) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 import sys
@@ -12,11 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from schemas.contract import Article, ArticleStatus
-from tests.conftest import wait_until
-from tests.support.tiny_model import build_tiny_model
 from foundation.servers import child_env
 from foundation.settings import Settings
+from schemas.messages import Article, ArticleStatus
+from tests.conftest import wait_until
+from tests.support.tiny_model import build_tiny_model
 from workers import store
 
 PAGE = """<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">

@@ -17,10 +17,9 @@ import redis
 
 from crawler import registry as reg
 from crawler.lock import SiteLock
-from crawler.politeness import BackoffRetry, is_local_host, redirect_problem, retry_after
-from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb
 from foundation.servers import child_env
 from foundation.settings import Settings
+from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb
 
 WHEN = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 ARTICLE = re.compile(r"^/\d{4}/\d{2}/\d{2}/")

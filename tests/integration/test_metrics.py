@@ -12,12 +12,13 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from crawler.pipelines import producer
-from schemas.contract import EXTRACT_TASK, TRANSLATE_TASK, Article, RawPage, raw_page_key
-from tests.conftest import wait_until
-from tests.support.tiny_model import build_tiny_model
 from foundation.servers import free_port
 from foundation.settings import Settings
+from schemas.keys import raw_page_key
+from schemas.messages import Article, RawPage
+from schemas.pipeline import EXTRACT_TASK, TRANSLATE_TASK, producer
+from tests.conftest import wait_until
+from tests.support.tiny_model import build_tiny_model
 
 pytestmark = [pytest.mark.slow]
 

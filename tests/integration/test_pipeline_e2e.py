@@ -14,11 +14,11 @@ import psycopg
 import pytest
 
 from crawler import registry as reg
+from foundation.servers import child_env
+from foundation.settings import Settings
 from tests.conftest import wait_until
 from tests.support.corpusweb import corpus_sites
 from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb
-from foundation.servers import child_env
-from foundation.settings import Settings
 
 pytestmark = [pytest.mark.slow]
 

@@ -14,12 +14,12 @@ import pytest
 import redis
 
 from crawler import registry as reg
-from schemas.contract import QUEUE_EXTRACT
+from foundation.servers import child_env
+from foundation.settings import Settings
+from schemas.pipeline import QUEUE_EXTRACT
 from tests.conftest import wait_until
 from transcrawl.localweb.newsweb import NewsWeb
 from transcrawl.localweb.sampleweb import sample_sites
-from foundation.servers import child_env
-from foundation.settings import Settings
 
 pytestmark = [pytest.mark.slow]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -9,28 +10,46 @@ import psycopg
 import pytest
 import redis
 
-from crawler.pipelines import producer
-from schemas.contract import DEDICATED_LANGUAGES_KEY, EXTRACT_TASK, QUEUE_TRANSLATE, RawPage, raw_page_key
+from foundation.settings import Settings
+from schemas.keys import DEDICATED_LANGUAGES_KEY, raw_page_key
+from schemas.messages import Article, RawPage
+from schemas.pipeline import (
+    EXTRACT_TASK,
+    QUEUE_TRANSLATE,
+    DedicatedLanguages,
+    advertise,
+    next_hop,
+    producer,
+    worker_queues,
+)
 from tests.conftest import wait_until
 from tests.support.tiny_model import build_tiny_model
 from tests.unit.test_cli import PAGE
-from foundation.settings import Settings
-from workers import routing
 from workers.translate import install_model
 
 
-def test_queue_for_follows_live_advertisements(servers: Settings, clean_state: None,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_articles_follow_live_advertisements(servers: Settings, clean_state: None) -> None:
     client = redis.Redis.from_url(servers.redis_url or "")
-    monkeypatch.setattr(routing, "_cache_read_at", 0.0)
-    assert routing.queue_for(client, "de") == QUEUE_TRANSLATE
-    routing.advertise(client, ["de"])
-    monkeypatch.setattr(routing, "_cache_read_at", 0.0)
-    assert routing.queue_for(client, "de") == "translate.de"
-    assert routing.queue_for(client, "zh") == QUEUE_TRANSLATE
+    german = Article(url="https://z.test/1", site="z", country="de", language="de", title="T",
+                     text="Text", authors=[], published_at=None, fetched_at="2026-11-27T09:00:00+00:00")
+    chinese = dataclasses.replace(german, language="zh")
+
+    def queue(article: Article) -> str:
+        live = DedicatedLanguages(client, cache_seconds=0).current()
+        return next_hop("extract", article, live).queue
+
+    assert queue(german) == QUEUE_TRANSLATE
+    advertise(client, ["de"])
+    assert queue(german) == "translate.de"
+    assert queue(chinese) == QUEUE_TRANSLATE
     client.hset(DEDICATED_LANGUAGES_KEY, "de", 1.0)  # expired long ago: the worker is gone
-    monkeypatch.setattr(routing, "_cache_read_at", 0.0)
-    assert routing.queue_for(client, "de") == QUEUE_TRANSLATE
+    assert queue(german) == QUEUE_TRANSLATE
+
+
+def test_worker_queues_swap_the_general_translate_queue_for_dedicated_ones() -> None:
+    assert worker_queues(["extract", "translate", "store"], ["zh", "de"]) == [
+        "extract", "store", "translate.zh", "translate.de"]
+    assert worker_queues(["extract", "translate"]) == ["extract", "translate"]
 
 
 @pytest.mark.slow

@@ -13,14 +13,14 @@ import redis
 
 from crawler import records
 from crawler import registry as reg
-from crawler.lock import SiteLock, lock_key
+from crawler.lock import SiteLock
 from crawler.registry import Site
-from crawler.run import last_report_key
+from foundation.servers import child_env
+from foundation.settings import Settings
+from schemas.keys import crawl_lock_key, last_report_key
 from tests.integration.test_crawling import site
 from transcrawl.localweb.newsweb import NewsWeb
 from transcrawl.scheduler import Scheduler, plan
-from foundation.servers import child_env
-from foundation.settings import Settings
 
 
 def entry(site_id: str, interval: int = 600) -> Site:
@@ -35,7 +35,7 @@ def test_plan_orders_due_sites_and_says_why_others_wait(servers: Settings, clean
     for name, started in (("recent", now - 100), ("old", now - 5000), ("flagged", 0.0), ("busy", 0.0)):
         client.set(last_report_key(name), json.dumps({"site": name, "started_at": started}))
     records.disable(client, "flagged", "3 failed runs in a row")
-    client.set(lock_key("busy"), "another-host:1:abc")
+    client.set(crawl_lock_key("busy"), "another-host:1:abc")
     decided = plan(sites, client, now, running={"ours"})
     assert [s.id for s in decided.due] == ["never", "old"]  # most overdue first; "recent" is not due
     assert decided.skipped == {"flagged": "disabled: 3 failed runs in a row", "busy": "locked", "ours": "running"}
@@ -56,7 +56,7 @@ def test_a_hand_started_crawl_skips_a_locked_site(settings: Settings, clean_stat
         assert "SKIPPED" in done.stdout and "another crawler holds the lock" in done.stdout, done.stdout
         assert web.paths("held") == [] and len(web.paths("free")) > 2
         assert other.holder() == other.token  # our lock untouched
-        assert client.get(lock_key("free")) is None  # released after its crawl
+        assert client.get(crawl_lock_key("free")) is None  # released after its crawl
         other.release()
     client.close()
 

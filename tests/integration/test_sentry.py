@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import redis
 
-from crawler.pipelines import producer
-from schemas.contract import EXTRACT_TASK, RawPage, raw_page_key
-from tests.conftest import wait_until
 from foundation.settings import Settings
+from schemas.keys import raw_page_key
+from schemas.messages import RawPage
+from schemas.pipeline import EXTRACT_TASK, producer
+from tests.conftest import wait_until
 
 pytestmark = [pytest.mark.slow]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from schemas.contract import Article, ArticleStatus
-from schemas.migrate import available, migrate
 from foundation.settings import Settings
+from schemas.messages import Article, ArticleStatus, FailureMessage
+from schemas.migrate import available, migrate
 from workers import store
 
 
@@ -54,8 +54,8 @@ def test_translation_updates_the_same_row(conn: psycopg.Connection) -> None:
 
 
 def test_failures_count_attempts_and_resolve_on_success(conn: psycopg.Connection) -> None:
-    failure = {"url": "https://n.example/a.html", "site": "n", "stage": "extract",
-               "reason": "no_text", "detail": "thin page", "payload": {"raw_key": "k"}}
+    failure = FailureMessage(url="https://n.example/a.html", site="n", stage="extract",
+                             reason="no_text", detail="thin page", payload={"raw_key": "k"})
     store.record_failure(conn, failure)
     store.record_failure(conn, failure)
     assert conn.execute("SELECT attempts, reason FROM failures").fetchone() == (2, "no_text")

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from crawler.pipelines import producer
-from schemas.contract import EXTRACT_TASK, raw_page_key
-from tests.conftest import wait_until
 from foundation import logging_context
-from foundation.observability import JsonFormatter, TextFormatter, _scrub, redact_text
 from foundation.settings import Settings
+from schemas.keys import raw_page_key
+from schemas.pipeline import EXTRACT_TASK, producer
+from tests.conftest import wait_until
 
 
 def _record_through(formatter: logging.Formatter) -> str:

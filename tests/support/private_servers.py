@@ -50,7 +50,9 @@ class PrivatePostgres:
         self.sockets.mkdir()
         self.log.touch()
         if self.user:
-            from pgserver.utils import ensure_user_exists  # pgserver's own way: useradd when missing
+            from pgserver.utils import (
+                ensure_user_exists,  # pgserver's own way: useradd when missing
+            )
 
             entry = ensure_user_exists(self.user)
             for path in (self.data, self.sockets, self.log):

@@ -7,17 +7,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 
-from schemas.contract import Article, ArticleStatus
-from tests.conftest import wait_until
-from tests.support.tiny_model import build_tiny_model
 from foundation.servers import child_env
 from foundation.settings import Settings
-from workers import store
+from tests.support.tiny_model import build_tiny_model
 
 PAGE = """<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">
 <title>Neue Brücke über den Fluss eröffnet | Talbacher Rundschau</title>

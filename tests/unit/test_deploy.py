@@ -13,10 +13,10 @@ import click
 import pytest
 import yaml
 
-from transcrawl.cli import main
 from foundation.settings import Settings
+from transcrawl.cli import main
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 YAML_FILES = sorted([*DEPLOY.glob("*.yml"), *DEPLOY.glob("*.yaml"), *DEPLOY.rglob("k8s/*.yaml")])
 DOCKERFILES = sorted(DEPLOY.glob("Dockerfile*"))
 SETTING_VARS = {("SENTRY_DSN" if f.name == "sentry_dsn" else f"TRANSCRAWL_{f.name.upper()}")

@@ -14,10 +14,15 @@ import pytest
 
 from workers.errors import BadPage
 from workers.extraction import MAX_HTML_BYTES, Extracted, extract_article, extract_file
-from workers.extraction.fields import clean_authors, parse_date, site_keys, strip_site_name
+from workers.extraction.fields import (
+    clean_authors,
+    parse_date,
+    site_keys,
+    strip_site_name,
+)
 from workers.extraction.language import detect_language
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("TRANSCRAWL_SHARED") or ROOT.parent / "shared")
 CORPUS = SHARED / "corpus" / "news"
 URL = "https://www.example-times.com/world/2024/05/03/story.html"

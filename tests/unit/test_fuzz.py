@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.support.tiny_model import build_tiny_model
 from foundation.settings import Settings
+from tests.support.tiny_model import build_tiny_model
 from workers.errors import PermanentError
 from workers.extraction import extract_article
 from workers.extraction.result import Extracted

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import logging
-from typing import Any
 
-import pytest
-
-from crawler.pipelines import producer
-from schemas.contract import EXTRACT_TASK, raw_page_key
-from tests.conftest import wait_until
 from foundation import logging_context
 from foundation.observability import JsonFormatter, TextFormatter, _scrub, redact_text
-from foundation.settings import Settings
 
 
 def _record_through(formatter: logging.Formatter) -> str:

@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.registry import Site, check_unique
-from transcrawl.localweb.newsweb import ARTICLE_PATTERN, LocalArticle, LocalSite, NewsWeb
+from transcrawl.localweb.newsweb import (
+    ARTICLE_PATTERN,
+    LocalArticle,
+    LocalSite,
+    NewsWeb,
+)
 from transcrawl.localweb.sampleweb import render_article, sample_data, sample_sites
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 import workers.translate.loading as loading
-from schemas.contract import Article, ArticleStatus
-from tests.support.tiny_model import build_tiny_model
 from foundation.settings import Settings
+from schemas.messages import Article, ArticleStatus
+from tests.support.tiny_model import build_tiny_model
 from workers.errors import TranslationFailed
 from workers.translate import (
     ModelNotInstalled,

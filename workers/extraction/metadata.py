@@ -10,7 +10,14 @@ import htmldate
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author, extract_title
 
-from workers.extraction.fields import clean_authors, clean_text, iso_date, parse_date, squash, strip_site_name
+from workers.extraction.fields import (
+    clean_authors,
+    clean_text,
+    iso_date,
+    parse_date,
+    squash,
+    strip_site_name,
+)
 from workers.extraction.structured import PageMeta
 
 _DATE_META = (

@@ -17,8 +17,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from schemas.contract import Article, ArticleStatus
 from foundation.settings import Settings
+from schemas.messages import Article, ArticleStatus
 from workers.errors import TranslationFailed
 from workers.translate.loading import (
     LoadedModel,
@@ -30,7 +30,12 @@ from workers.translate.loading import (
     model_key,
 )
 from workers.translate.memory import TranslationMemory
-from workers.translate.segment import clean, needs_translation, split_long, split_sentences
+from workers.translate.segment import (
+    clean,
+    needs_translation,
+    split_long,
+    split_sentences,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,52 +1,19 @@
-"""Names and message shapes that the crawler, the workers and readers agree on.
+"""The typed messages that stages pass each other, and their JSON form on the wire.
 
-Data flow: spider --RawPage in Redis--> ``extract`` --Article--> ``translate`` --Article--> ``store``
-(English articles go from ``extract`` straight to ``store``). Messages are JSON dicts; a task
-message carries the Redis key of the raw page (a claim check), never the page itself.
+    RawPage         the crawler's fetched page, kept in Redis under a claim-check key
+    ExtractMessage  crawler → ``extract``: the claim check, never the page itself
+    Article         ``extract`` → ``translate`` → ``store``
+    FailureMessage  any stage → ``record_failure``: what failed, why, and what replays it
+
+Who sends which message to whom is ``schemas.pipeline``; the Redis keys are ``schemas.keys``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import zlib
 from typing import Any
-
-EXTRACT_TASK = "transcrawl.extract"
-TRANSLATE_TASK = "transcrawl.translate"
-STORE_TASK = "transcrawl.store"
-FAILURE_TASK = "transcrawl.record_failure"  # failures seen outside the workers (crawler)
-
-QUEUE_EXTRACT = "extract"
-QUEUE_TRANSLATE = "translate"
-QUEUE_STORE = "store"
-ALL_QUEUES = (QUEUE_EXTRACT, QUEUE_TRANSLATE, QUEUE_STORE)
-
-
-def translate_queue(language: str) -> str:
-    """The queue of workers dedicated to one source language (``transcrawl worker --languages``)."""
-    return f"{QUEUE_TRANSLATE}.{language}"
-
-
-# Hash: language → unix time until which a dedicated worker for it is known to be alive.
-DEDICATED_LANGUAGES_KEY = "transcrawl:translate:languages"
-
-KEY_PREFIX = "transcrawl:"
-
-
-def raw_page_key(url: str) -> str:
-    """Redis key of a raw page: one per canonical URL, so a re-fetch replaces the old copy."""
-    return f"{KEY_PREFIX}raw:{hashlib.sha1(url.encode()).hexdigest()}"
-
-
-def seen_key(site: str) -> str:
-    """Redis sorted set of URLs a site's spider has already queued (score: when)."""
-    return f"{KEY_PREFIX}seen:{site}"
-
-
-def stats_key(name: str) -> str:
-    return f"{KEY_PREFIX}stats:{name}"
 
 
 class ArticleStatus:
@@ -117,5 +84,42 @@ class Article:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Article:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractMessage:
+    """The ``extract`` task's message: where the raw page waits, and what it is (for logs)."""
+
+    raw_key: str
+    url: str
+    site: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExtractMessage:
+        return cls(raw_key=data["raw_key"], url=data["url"], site=data["site"])
+
+
+@dataclasses.dataclass(frozen=True)
+class FailureMessage:
+    """A failure to record in ``failures``: ``payload`` is the message that replays it."""
+
+    url: str
+    site: str | None
+    stage: str  # crawl, extract, translate, store
+    reason: str  # a short machine-readable word (bad_page, timeout, poison, ...)
+    detail: str
+    raw_key: str | None = None
+    payload: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FailureMessage:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
