@@ -6,7 +6,10 @@ import json
 import logging
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 from foundation import logging_context
 from foundation.settings import Settings
@@ -30,10 +33,15 @@ def init_sentry(settings: Settings, *, component: str) -> bool:
         integrations=[CeleryIntegration()],
         send_default_pii=False,
         max_request_body_size="never",
-        before_send=_scrub,
+        before_send=_before_send,
     )
     sentry_sdk.set_tag("component", component)
     return True
+
+
+def _before_send(event: Event, hint: Hint) -> Event | None:
+    # Sentry types events as a TypedDict; the scrubber walks them as the plain dicts they are.
+    return cast("Event", _scrub(cast("dict[str, Any]", event), hint))
 
 
 def _scrub(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

@@ -62,10 +62,10 @@ def ensure_servers(settings: Settings, *, fresh: bool = False, postgres: bool = 
 
 
 def _start_postgres(data: Path) -> tuple[Any, str]:
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     data.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data, cleanup_mode="stop")
+    server = get_server(data, cleanup_mode="stop")
     return server, server.get_uri()
 
 

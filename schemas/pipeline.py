@@ -75,6 +75,12 @@ def translate_queue(language: str) -> str:
     return f"{QUEUE_TRANSLATE}.{language}"
 
 
+def queue_names(client: redis.Redis) -> list[str]:
+    """The pipeline's queues plus any per-language translate queue (``translate.zh``, …) in Redis."""
+    extra = sorted(k.decode() for k in client.scan_iter(f"{QUEUE_TRANSLATE}.*", _type="list"))
+    return [*ALL_QUEUES, *extra]
+
+
 def needs_translation(article: Article) -> bool:
     return article.status == ArticleStatus.PENDING and article.language != ENGLISH
 

@@ -1,14 +1,17 @@
-"""Fixtures: real Postgres and Redis (from TRANSCRAWL_* URLs, else embedded), real workers."""
+"""Fixtures for every tier: ../shared, and the servers of the integration and chaos tiers.
+
+``servers`` is a throw-away database on the configured Postgres (``TRANSCRAWL_DATABASE_URL``, else
+an embedded one) and a Redis db of its own; ``settings``, ``clean_state`` and ``worker_factory``
+build on it. tests/unit/conftest.py turns all four into loud failures: unit tests use no servers.
+Helpers (CLI and crawl runners, workers, ``wait_until``) live in tests/support.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,17 +19,11 @@ import psycopg
 import pytest
 import redis
 
-from foundation.servers import child_env, ensure_servers
+from foundation.servers import ensure_servers
 from foundation.settings import Settings
 from schemas.migrate import migrate
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_path() -> Path | None:
-    """../shared beside the checkout (or TRANSCRAWL_SHARED), or None when absent."""
-    folder = Path(os.environ.get("TRANSCRAWL_SHARED") or REPO.parent / "shared")
-    return folder if folder.is_dir() else None
+from tests.support.processes import WorkerProcess
+from tests.support.shared import shared_path
 
 
 @pytest.fixture(scope="session")
@@ -82,62 +79,25 @@ def settings(servers: Settings, tmp_path: Path) -> Settings:
 @pytest.fixture()
 def clean_state(servers: Settings) -> Iterator[None]:
     """Empty tables and Redis before a test that counts rows or keys."""
-    _reset(servers)
+    with psycopg.connect(servers.database_url or "", autocommit=True) as conn:
+        conn.execute("TRUNCATE articles, failures, sites RESTART IDENTITY")
+    client = redis.Redis.from_url(servers.redis_url or "")
+    client.flushdb()
+    client.close()
     yield
 
 
-def _reset(settings: Settings) -> None:
-    with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
-        conn.execute("TRUNCATE articles, failures, sites RESTART IDENTITY")
-    client = redis.Redis.from_url(settings.redis_url or "")
-    client.flushdb()
-    client.close()
-
-
-class WorkerProcess:
-    """A real ``transcrawl worker`` in a subprocess, with its log kept for failing tests."""
-
-    def __init__(self, settings: Settings, log: Path, queues: str = "extract,translate,store",
-                 concurrency: int = 2, languages: str | None = None) -> None:
-        self.log = log
-        self._file = open(log, "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "transcrawl.cli", "worker", "-Q", queues, "--concurrency",
-             str(concurrency), "--loglevel", "INFO", *(["--languages", languages] if languages else [])],
-            env=child_env(settings), stdout=self._file, stderr=subprocess.STDOUT,
-        )
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._file.close()
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
 @pytest.fixture()
-def worker_factory(tmp_path: Path) -> Iterator[object]:
+def worker_factory(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """``start(settings, queues=..., concurrency=..., languages=...)``: a worker, stopped after the test."""
     started: list[WorkerProcess] = []
 
     def start(settings: Settings, **kwargs: object) -> WorkerProcess:
-        w = WorkerProcess(settings, tmp_path / f"worker{len(started)}.log", **kwargs)  # type: ignore[arg-type]
-        started.append(w)
-        return w
+        worker = WorkerProcess(settings, tmp_path / f"worker{len(started)}.log", **kwargs)  # type: ignore[arg-type]
+        started.append(worker)
+        return worker
 
     yield start
-    for w in started:
-        w.stop()
+    for worker in started:
+        worker.stop()
 
-
-def wait_until(predicate: object, timeout: float = 120, interval: float = 0.5) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(interval)
-    return False

@@ -63,8 +63,8 @@ def plan(sites: list[Site], client: redis.Redis, now: float, *, running: set[str
     """The sites due at ``now``, most overdue first, and the due ones held back, with the reason."""
     ids = [s.id for s in sites]
     started = last_started(client, ids)
-    for site, moment in (dispatched or {}).items():
-        started[site] = max(started.get(site, 0.0), moment)
+    for site_id, moment in (dispatched or {}).items():
+        started[site_id] = max(started.get(site_id, 0.0), moment)
     due = [s for s in sites if now - started.get(s.id, 0.0) >= s.crawl_interval]
     disabled = records.disabled_sites(client)
     locked = locked_sites(client, [s.id for s in due])

@@ -11,16 +11,10 @@ import redis
 
 from foundation.settings import Settings
 from schemas.keys import LAST_REPORT_PREFIX
-from schemas.pipeline import ALL_QUEUES, QUEUE_TRANSLATE
+from schemas.pipeline import queue_names
 from workers import store
 
 STALE_AFTER = 24 * 3600  # a site not crawled for this long is shown as stale
-
-
-def queue_names(client: redis.Redis) -> list[str]:
-    """The pipeline's queues plus any per-language translate queue (``translate.zh``, …)."""
-    extra = sorted(k.decode() for k in client.scan_iter(f"{QUEUE_TRANSLATE}.*", _type="list"))
-    return [*ALL_QUEUES, *extra]
 
 
 def queue_depths(client: redis.Redis) -> dict[str, int]:

@@ -193,7 +193,7 @@ class RedisCollector:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        from transcrawl.status import queue_names
+        from schemas.pipeline import queue_names
 
         depth = GaugeMetricFamily("transcrawl_queue_depth", "Messages waiting per queue (cluster-wide)",
                                   labels=["queue"])

@@ -31,12 +31,12 @@ BUILD_TIMEOUT = 600
 
 TITLE = "Harbour Bridge Reopens After Eight Months of Repairs"
 PARAGRAPHS = [
-    "The city's harbour bridge reopened to traffic on Tuesday morning after eight months of "
-    "structural repairs that cost the regional government more than forty million euros.",
-    "Engineers replaced the corroded steel cables, resurfaced the deck and installed new sensors "
-    "that will monitor the structure around the clock, the transport authority said in a statement.",
-    "Commuters who had faced detours of up to an hour welcomed the reopening, and local shop owners "
-    "said they expected business to recover quickly now that the crossing is open again.",
+    ("The city's harbour bridge reopened to traffic on Tuesday morning after eight months of "
+     "structural repairs that cost the regional government more than forty million euros."),
+    ("Engineers replaced the corroded steel cables, resurfaced the deck and installed new sensors "
+     "that will monitor the structure around the clock, the transport authority said in a statement."),
+    ("Commuters who had faced detours of up to an hour welcomed the reopening, and local shop owners "
+     "said they expected business to recover quickly now that the crossing is open again."),
 ]
 PAGE = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -73,13 +73,17 @@ def _clean_env() -> dict[str, str]:
 def _run(args: list[str], *, timeout: int, cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
     try:
         done = subprocess.run(args, cwd=cwd, env=_clean_env(), text=True, capture_output=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
     except subprocess.TimeoutExpired as err:
-        pytest.fail(f"{what} took over {timeout}s: {args}\n{err.stdout or ''}\n{err.stderr or ''}")
+        pytest.fail(f"{what} took over {timeout}s: {args}\n{_text(err.stdout)}\n{_text(err.stderr)}")
     assert done.returncode == 0, (
         f"{what} failed (exit {done.returncode}): {args}\n--- stdout\n{done.stdout[-4000:]}"
         f"\n--- stderr\n{_without_noise(done.stderr)[-6000:]}")
     return done
+
+
+def _text(output: str | bytes | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 def _without_noise(text: str) -> str:
@@ -97,12 +101,12 @@ def stock_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv made with ``python -m venv`` and nothing upgraded."""
     venv = tmp_path_factory.mktemp("stock") / "venv"
     made = subprocess.run([_base_python(), "-m", "venv", str(venv)], env=_clean_env(), text=True,
-                          capture_output=True, timeout=300)
+                          capture_output=True, timeout=300, check=False)
     if made.returncode != 0:
         pytest.skip(f"cannot make a venv with pip here (ensurepip missing?): {made.stderr[-500:]}")
     python = venv / "bin" / "python"
     version = subprocess.run([str(python), "-m", "pip", "--version"], env=_clean_env(), text=True,
-                             capture_output=True, timeout=120)
+                             capture_output=True, timeout=120, check=False)
     match = re.match(r"pip (\d+)\.(\d+)", version.stdout)
     assert match, f"no pip in the new venv: {version.stdout} {version.stderr}"
     pip = (int(match.group(1)), int(match.group(2)))

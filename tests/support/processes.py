@@ -20,7 +20,7 @@ def cli_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "transcrawl.cli", *args]
 
 
-def run_cli(settings: Settings, *args: str, stdin: str | None = None,
+def run_cli(settings: Settings, *args: str, stdin: str = "",
             timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``transcrawl ARGS...`` with ``settings`` in its environment; output captured as text."""
     return subprocess.run(cli_command(*args), input=stdin, text=True, capture_output=True,

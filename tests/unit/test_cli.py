@@ -4,35 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from foundation.servers import child_env
 from foundation.settings import Settings
-from tests.support.tiny_model import build_tiny_model
-
-PAGE = """<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">
-<title>Neue Brücke über den Fluss eröffnet | Talbacher Rundschau</title>
-<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",
-"headline": "Neue Brücke über den Fluss eröffnet", "datePublished": "2026-11-20T08:30:00+01:00",
-"author": {"@type": "Person", "name": "Petra Lindner"}}</script></head>
-<body><nav><a href="/">Start</a> <a href="/lokales">Lokales</a></nav><article>
-<h1>Neue Brücke über den Fluss eröffnet</h1><p class="byline">Von Petra Lindner</p>
-<p>Nach zwei Jahren Bauzeit ist die neue Brücke über den Talbach am Freitagmorgen für den Verkehr
-freigegeben worden. Hunderte Menschen kamen zur Eröffnung und feierten mit Musik und Kuchen.</p>
-<p>Die Brücke verbindet die Altstadt mit dem neuen Wohngebiet am Sonnenhang. Radfahrer und
-Fußgänger haben eigene Spuren, und die Buslinie sieben fährt künftig alle zehn Minuten.</p>
-<p>Der Bürgermeister dankte den Bauarbeitern und sagte, die Stadt habe lange auf diesen Tag
-gewartet. Die Kosten blieben nach Angaben der Verwaltung im geplanten Rahmen.</p>
-</article><footer>© Talbacher Rundschau · Impressum · Datenschutz</footer></body></html>"""
-
-
-def transcrawl(settings: Settings, *args: str, stdin: str = "", timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "transcrawl.cli", *args], input=stdin, text=True,
-                          capture_output=True, env=child_env(settings), timeout=timeout)
+from tests.support.pages import PAGE
+from tests.support.processes import run_cli
+from transcrawl.testing.tiny_model import build_tiny_model
+from workers.translate import Translator
 
 
 @pytest.fixture()
@@ -45,7 +25,7 @@ def test_extract_prints_one_line_per_path_in_order(offline_settings: Settings, t
     (tmp_path / "b.html.gz").write_bytes(gzip.compress(PAGE.encode()))
     (tmp_path / "c.bin").write_bytes(bytes(range(256)) * 50)
     paths = [str(tmp_path / n) for n in ("a.html", "missing.html", "b.html.gz", "c.bin")]
-    done = transcrawl(offline_settings, "extract", *paths)
+    done = run_cli(offline_settings, "extract", *paths)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["path"] for line in lines] == paths
@@ -60,20 +40,24 @@ def test_extract_prints_one_line_per_path_in_order(offline_settings: Settings, t
 
 def test_translate_with_a_tiny_model_keeps_lines(offline_settings: Settings, tmp_path: Path) -> None:
     folder = build_tiny_model(tmp_path / "tiny-de", "de")
-    done = transcrawl(offline_settings, "models", "install", str(folder), "--source-lang", "de",
-                      "--target-lang", "en")
+    done = run_cli(offline_settings, "models", "install", str(folder), "--source-lang", "de",
+                   "--target-lang", "en")
     assert done.returncode == 0, done.stderr
-    listed = transcrawl(offline_settings, "models", "list", "--json")
+    listed = run_cli(offline_settings, "models", "list", "--json")
     assert [(m["source"], m["target"]) for m in json.loads(listed.stdout)] == [("de", "en")]
-    done = transcrawl(offline_settings, "translate", "--source", "de", "--beam-size", "1",
-                      stdin="Guten Morgen.\n\nDie Stadt feiert. Alle kommen.\n")
+    done = run_cli(offline_settings, "translate", "--source", "de", "--beam-size", "1",
+                   stdin="Guten Morgen.\n\nDie Stadt feiert. Alle kommen.\n")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.split("\n")[:-1]
-    assert len(lines) == 3 and lines[1] == "" and lines[0] and lines[2]
+    source = ["Guten Morgen.", "", "Die Stadt feiert. Alle kommen."]
+    assert len(lines) == 3 and lines[1] == ""
+    assert lines[0] != source[0] and lines[2] != source[2], lines  # translated, not handed back
+    [expected] = Translator(offline_settings).translate_documents("de", [source], beam_size=1)
+    assert lines == expected  # exactly what the tiny model makes of them in this process
 
 
 def test_translate_without_a_model_is_a_clear_error(offline_settings: Settings) -> None:
-    done = transcrawl(offline_settings, "translate", "--source", "xx", stdin="hello\n")
+    done = run_cli(offline_settings, "translate", "--source", "xx", stdin="hello\n")
     assert done.returncode != 0
     assert "no model installed for xx→en" in done.stderr
 
@@ -81,9 +65,9 @@ def test_translate_without_a_model_is_a_clear_error(offline_settings: Settings) 
 @pytest.mark.shared
 def test_translate_real_chinese(offline_settings: Settings, shared: Path) -> None:
     model = shared / "models" / "translate-zh_en-1_9.argosmodel"
-    assert transcrawl(offline_settings, "models", "install", str(model)).returncode == 0
-    done = transcrawl(offline_settings, "translate", "--source", "zh",
-                      stdin="北京是中国的首都。\n今天天气很好，我们去公园散步。\n")
+    assert run_cli(offline_settings, "models", "install", str(model)).returncode == 0
+    done = run_cli(offline_settings, "translate", "--source", "zh",
+                   stdin="北京是中国的首都。\n今天天气很好，我们去公园散步。\n")
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.splitlines()
     assert "Beijing" in first and "capital" in first

@@ -49,7 +49,8 @@ def trafilatura_text(tree: HtmlElement, url: str) -> str:
         # Hostile markup (thousands of nested tags) can break it: the caller falls back.
         log.info("trafilatura failed on %s: %r", url, err)
         return ""
-    return (doc.text or "") if doc is not None else ""
+    text = doc.get("text") if isinstance(doc, dict) else getattr(doc, "text", None)
+    return text or ""
 
 
 def leaf_block_elements(root: HtmlElement) -> Iterator[HtmlElement]:

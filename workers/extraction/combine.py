@@ -89,8 +89,8 @@ def _body(tree: HtmlElement, url: str, page: PageMeta, selector: str | None,
     filled = body.fill_container(tree, paras)
     if filled is not None:
         paras = filled
-    article_body = max((a.get("articleBody") for a in page.ld_articles
-                        if isinstance(a.get("articleBody"), str)), key=len, default="")
+    bodies = [a["articleBody"] for a in page.ld_articles if isinstance(a.get("articleBody"), str)]
+    article_body: str = max(bodies, key=len, default="")
     if article_body:
         paras, source = body.reconcile(paras, article_body)
     else:

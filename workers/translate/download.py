@@ -85,7 +85,7 @@ def _index_link(source: str, target: str) -> str:
         if entry.get("from_code") == source and entry.get("to_code") == target and entry.get("links"):
             version = tuple(int(x) for x in str(entry.get("package_version", "0")).split(".") if x.isdigit())
             if best is None or version > best[0]:
-                best = (version, entry["links"][0])
+                best = (version, str(entry["links"][0]))
     if best is None:
         raise LookupError(f"the Argos index has no {source}→{target} package")
     return best[1]

@@ -128,11 +128,11 @@ def find_model(models_dir: Path, source: str, target: str = "en") -> InstalledMo
 def _from_manifest(folder: Path) -> InstalledModel:
     meta = _read_json(folder / MANIFEST)
     return InstalledModel(
-        source=meta["source"],
-        target=meta["target"],
+        source=str(meta["source"]),
+        target=str(meta["target"]),
         path=folder,
-        name=meta.get("name") or folder.name,
-        credit=meta.get("credit"),
+        name=str(meta.get("name") or folder.name),
+        credit=str(meta["credit"]) if meta.get("credit") else None,
     )
 
 
