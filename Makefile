@@ -1,11 +1,12 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - install into .venv, then run the whole pipeline on embedded Postgres and Redis
-#   make test   - install into .venv (with test extras), then run the test suite
+#   make test   - install into .venv (with test extras), type-check (mypy --strict), run every tier
+# One tier: make test-unit (no servers, under a minute), make test-integration, make test-chaos.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench install
+.PHONY: demo test test-unit test-integration test-chaos typecheck bench install
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +19,14 @@ install: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/transcrawl demo
 
-test: $(BIN)/.installed
+test: typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+typecheck: $(BIN)/.installed
+	$(BIN)/python -m mypy
+
+test-unit test-integration test-chaos: test-%: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/$* $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/extract.py

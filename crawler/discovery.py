@@ -94,7 +94,7 @@ def _child_text(element: lxml.etree._Element, name: str) -> str | None:
 
 def _atom_link(entry: lxml.etree._Element) -> list[str]:
     for child in entry:
-        if isinstance(child.tag, str) and lxml.etree.QName(child).localname == "link":
-            if child.get("rel", "alternate") == "alternate" and child.get("href"):
-                return [child.get("href", "")]
+        if (isinstance(child.tag, str) and lxml.etree.QName(child).localname == "link"
+                and child.get("rel", "alternate") == "alternate" and child.get("href")):
+            return [child.get("href", "")]
     return []

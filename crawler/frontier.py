@@ -9,14 +9,15 @@ when the whole set expires unused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import cast
 
 import redis
+from redis.client import Pipeline
 
 from schemas.keys import pending_key
 
 MAX_ATTEMPTS = 3
-
 
 
 class Pending:
@@ -28,7 +29,8 @@ class Pending:
     def urls(self) -> list[str]:
         """The URLs still worth a try, fewest failures first."""
         self.client.zremrangebyscore(self.key, MAX_ATTEMPTS, "+inf")
-        return [m.decode() for m in self.client.zrangebyscore(self.key, 0, MAX_ATTEMPTS - 1)]
+        members = cast(list[bytes], self.client.zrangebyscore(self.key, 0, MAX_ATTEMPTS - 1))
+        return [m.decode() for m in members]
 
     def defer(self, urls: Iterable[str]) -> None:
         """Found but left for later (no failure counted)."""
@@ -42,9 +44,9 @@ class Pending:
     def done(self, url: str) -> None:
         self.client.zrem(self.key, url)
 
-    def _write(self, command: object) -> None:
+    def _write(self, command: Callable[[Pipeline], object]) -> None:
         with self.client.pipeline() as pipe:
-            command(pipe)  # type: ignore[operator]
+            command(pipe)
             pipe.expire(self.key, self.ttl)
             pipe.zremrangebyrank(self.key, self.max_size, -1)  # bounded: the most-failed go first
             pipe.execute()

@@ -23,10 +23,12 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
+from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import deferred_to_future
 from scrapy.utils.response import response_status_message
 
-from crawler.urls import same_site
+from crawler.state import CrawlState
+from crawler.urls import local_origins, same_site
 
 log = logging.getLogger(__name__)
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -34,7 +36,14 @@ _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
 
 class UnsafeRedirect(IgnoreRequest):
-    """A redirect that leaves the site or points into a private network; never followed."""
+    """A redirect that leaves the site or points into a private network; never followed.
+
+    ``reason`` is the code :func:`redirect_problem` gave (``redirect_offsite``, ...).
+    """
+
+    def __init__(self, reason: str, source: str, target: str) -> None:
+        super().__init__(f"{reason}: {source} -> {target}")
+        self.reason = reason
 
 
 async def sleep(seconds: float) -> None:
@@ -71,7 +80,7 @@ class BackoffRetry(RetryMiddleware):
     def backoff(self, attempt: int) -> float:
         """Exponential with full jitter over the upper half: base·2^(n-1) · [0.5, 1)."""
         ceiling = min(self.max_delay, self.base * 2 ** max(0, attempt - 1))
-        return ceiling * (0.5 + random.random() / 2)
+        return float(ceiling * (0.5 + random.random() / 2))
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         if request.meta.get("dont_retry") or response.status not in self.retry_http_codes:
@@ -137,12 +146,13 @@ def redirect_problem(target: str, homepage: str, domains: tuple[str, ...], origi
 class SafeRedirects:
     """Downloader middleware, ordered after RedirectMiddleware so it sees each 3xx first."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+    def __init__(self, state: CrawlState, stats: StatsCollector) -> None:
+        self.state, self.stats = state, stats
+        self.origins = local_origins(state.site.homepage)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SafeRedirects:
-        return cls(crawler)
+        return cls(CrawlState.of(crawler), crawler.stats)
 
     def process_request(self, request: Request) -> None:
         """Meta-refresh redirects come back as new requests: check those here."""
@@ -161,13 +171,9 @@ class SafeRedirects:
         return response
 
     def _check(self, source: str, target: str) -> None:
-        spider = self.crawler.spider
-        site = getattr(spider, "site", None)
-        if site is None:
-            return
-        problem = redirect_problem(target, site.homepage, site.domains, getattr(spider, "origins", ()))
+        site = self.state.site
+        problem = redirect_problem(target, site.homepage, site.domains, self.origins)
         if problem is None:
             return
-        if self.crawler.stats:
-            self.crawler.stats.inc_value(f"transcrawl/{problem}")
-        raise UnsafeRedirect(f"{problem}: {source} -> {target}")
+        self.stats.inc_value(f"transcrawl/{problem}")
+        raise UnsafeRedirect(problem, source, target)

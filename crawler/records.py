@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from crawler.run import SiteReport
 
 log = logging.getLogger(__name__)
-
 
 
 def update_health(client: redis.Redis, report: SiteReport, threshold: int) -> dict[str, Any]:
@@ -43,7 +42,8 @@ def update_health(client: redis.Redis, report: SiteReport, threshold: int) -> di
 
 
 def health(client: redis.Redis, site: str) -> dict[str, Any]:
-    raw = {k.decode(): v.decode() for k, v in client.hgetall(site_health_key(site)).items()}
+    entry = cast(dict[bytes, bytes], client.hgetall(site_health_key(site)))
+    raw = {k.decode(): v.decode() for k, v in entry.items()}
     return {"site": site, "bad_runs": int(raw.get("bad_runs", 0)), "reason": raw.get("reason"),
             "disabled": "disabled_at" in raw, "disabled_reason": raw.get("disabled_reason"),
             "disabled_at": float(raw["disabled_at"]) if "disabled_at" in raw else None}

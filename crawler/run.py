@@ -2,8 +2,9 @@
 
 Each site is crawled only under its lock (:mod:`crawler.lock`): a site another process is
 crawling is skipped and reported as ``locked``. Locks are renewed while the reactor runs and
-released as each site's spider closes. When the reactor has stopped, every crawled site gets a
-``crawl_runs`` row and its health is updated (:mod:`crawler.records`).
+released as each site's spider closes (both in a thread: Redis never blocks the reactor). When the
+reactor has stopped, every crawled site gets a ``crawl_runs`` row and its health is updated
+(:mod:`crawler.records`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ import redis
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from twisted.internet import task
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 
 from crawler import records
-from crawler.conditional import Validators
-from crawler.frontier import Pending
 from crawler.lock import SiteLock
 from crawler.registry import Site
-from crawler.seen import SeenSet
 from crawler.settings import scrapy_settings
 from crawler.spider import NewsSpider
+from crawler.state import off_reactor
 from foundation.settings import Settings
 from schemas.keys import last_report_key
 
@@ -88,7 +89,6 @@ class SiteReport:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-
 def crawl(sites: list[Site], settings: Settings, *, log_level: str = "WARNING") -> list[SiteReport]:
     """Crawl ``sites`` until each spider has nothing left; blocks. One call per process."""
     assert settings.redis_url, "crawling needs a Redis URL"
@@ -111,10 +111,8 @@ def crawl(sites: list[Site], settings: Settings, *, log_level: str = "WARNING") 
             crawler.signals.connect(_on_close(crawler, report, client, lock), signal=signals.spider_closed,
                                     weak=False)
             crawlers.append((crawler, lock))
-            process.crawl(crawler, site=site, max_articles=settings.max_pages_per_run,
-                          seen=SeenSet(client, site.id, max_size=settings.seen_max, ttl=settings.seen_ttl),
-                          validators=Validators(client, site.id, ttl=settings.seen_ttl),
-                          pending=Pending(client, site.id, max_size=settings.seen_max, ttl=settings.seen_ttl))
+            # NewsSpider.from_crawler builds the site's crawl state (crawler.state) from the settings.
+            process.crawl(crawler, site=site, max_articles=settings.max_pages_per_run)
         if crawlers:
             renewer = task.LoopingCall(_renew, crawlers)
             renewer.start(max(1.0, settings.crawl_lock_ttl / 3), now=False)
@@ -136,19 +134,29 @@ def _skip_locked(report: SiteReport, lock: SiteLock) -> None:
     log.warning("site %s: %s", report.site, report.problems[-1])
 
 
-def _renew(crawlers: list[tuple[Crawler, SiteLock]]) -> None:
-    """Extend the locks of running spiders; a spider whose lock was lost stops at once."""
-    for crawler, lock in crawlers:
-        if not lock.held or crawler.engine is None or not crawler.crawling:
-            continue
+def _renew(crawlers: list[tuple[Crawler, SiteLock]]) -> Deferred[None]:
+    """Extend the locks of running spiders (in a thread); a spider whose lock was lost stops at once."""
+    running = [(crawler, lock) for crawler, lock in crawlers if lock.held and crawler.crawling]
+
+    def stop_lost(lost: list[SiteLock]) -> None:
+        for crawler, lock in running:
+            if lock in lost:
+                log.error("site %s: crawl lock lost; stopping its spider", lock.site)
+                task.deferLater(_reactor(), 0, crawler.stop)
+
+    return deferToThread(_lost_locks, [lock for _, lock in running]).addCallback(stop_lost)
+
+
+def _lost_locks(locks: list[SiteLock]) -> list[SiteLock]:
+    """Blocking: renew each lock; the ones lost (expired, maybe taken by another crawler)."""
+    lost = []
+    for lock in locks:
         try:
-            if lock.renew():
-                continue
-        except redis.RedisError as exc:
+            if not lock.renew():
+                lost.append(lock)
+        except redis.RedisError as exc:  # it has ttl left; the next renewal may succeed
             log.warning("site %s: cannot renew the crawl lock: %s", lock.site, exc)
-            continue  # it has ttl left; the next renewal may succeed
-        log.error("site %s: crawl lock lost; stopping its spider", lock.site)
-        task.deferLater(_reactor(), 0, crawler.stop)
+    return lost
 
 
 def _reactor() -> Any:
@@ -158,7 +166,7 @@ def _reactor() -> Any:
 
 
 def _on_close(crawler: Crawler, report: SiteReport, client: redis.Redis, lock: SiteLock) -> Any:
-    def closed(spider: NewsSpider, reason: str) -> None:
+    async def closed(spider: NewsSpider, reason: str) -> None:
         stats = crawler.stats.get_stats() if crawler.stats else {}
 
         def count(name: str) -> int:
@@ -178,7 +186,12 @@ def _on_close(crawler: Crawler, report: SiteReport, client: redis.Redis, lock: S
         report.problems = list(spider.problems)
         report.failure_reasons = {k.removeprefix("transcrawl/failed/"): int(v) for k, v in stats.items()
                                   if k.startswith("transcrawl/failed/")}
-        client.set(last_report_key(report.site), json.dumps(report.to_json()))
-        lock.release()
+        await off_reactor(_closed, client, report.site, json.dumps(report.to_json()), lock)
 
     return closed
+
+
+def _closed(client: redis.Redis, site: str, report: str, lock: SiteLock) -> None:
+    """Blocking: keep the site's last report, then let other crawlers have the site."""
+    client.set(last_report_key(site), report)
+    lock.release()

@@ -30,6 +30,12 @@ def _default_port(scheme: str, port: int) -> bool:
     return (scheme, port) in (("http", 80), ("https", 443))
 
 
+def local_origins(homepage: str) -> tuple[str, ...]:
+    """The exact origin of a site's homepage: what tells local sites on one host apart."""
+    parts = urlsplit(homepage)
+    return (f"{parts.scheme}://{parts.netloc}".lower(),)
+
+
 def same_site(url: str, domains: tuple[str, ...], origins: tuple[str, ...] = ()) -> bool:
     """True when ``url`` is on one of the site's domains (or subdomains) or exact origins."""
     parts = urlsplit(url)
