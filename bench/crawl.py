@@ -45,7 +45,7 @@ from schemas.keys import (
     last_report_key,  # noqa: E402
     pending_key,  # noqa: E402
 )
-from tests.support.corpusweb import corpus_sites, shared_dir  # noqa: E402
+from transcrawl.localweb.corpusweb import corpus_sites, shared_dir  # noqa: E402
 from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"

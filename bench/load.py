@@ -126,7 +126,7 @@ def tree_rss(processes: list[subprocess.Popen[bytes]]) -> int:
 
 def install_tiny_model(models_dir: Path) -> None:
     """A tiny de→en model (tests/support/tiny_model.py): German pages take the translate path."""
-    from tests.support.tiny_model import build_tiny_model
+    from transcrawl.testing.tiny_model import build_tiny_model
     from workers.translate import install_model
 
     install_model(str(build_tiny_model(models_dir.parent / "tiny-build", "de")), models_dir, source_lang="de")

@@ -32,10 +32,10 @@ from schemas.pipeline import (
     TRANSLATE_TASK,
     producer,
 )
-from tests.conftest import wait_until
 from tests.support.private_servers import PrivatePostgres, PrivateRedis
-from tests.support.tiny_model import build_tiny_model
+from tests.support.processes import wait_until
 from transcrawl.replay import requeue_orphans
+from transcrawl.testing.tiny_model import build_tiny_model
 
 pytestmark = [pytest.mark.chaos]
 
@@ -159,6 +159,13 @@ def unacked(settings: Settings) -> int:
         client.close()
 
 
+def postmaster_started(postgres: PrivatePostgres) -> object:
+    """When the running Postgres started: a new value after every real restart."""
+    with psycopg.connect(postgres.url) as conn:
+        row = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
+    return row[0] if row else None
+
+
 def lock_waiters(postgres: PrivatePostgres) -> int:
     with psycopg.connect(postgres.url) as conn:
         row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()
@@ -250,7 +257,7 @@ def test_postgres_restarts_while_workers_store(chaos_settings: Settings, postgre
     n = 1500
     send(settings, STORE_TASK, [english_article(i).to_json() for i in range(n)])
     worker = worker_factory(settings, queues="store", concurrency=2)
-    restarts = 0
+    started = [postmaster_started(postgres)]
     plan = ((n // 5, "in-flight"), (2 * n // 5, "fast"), (3 * n // 5, "immediate"), (4 * n // 5, "down"))
     for threshold, how in plan:
         assert wait_until(lambda t=threshold: stored(chaos_settings) >= t, timeout=120), worker.tail()
@@ -267,8 +274,8 @@ def test_postgres_restarts_while_workers_store(chaos_settings: Settings, postgre
             postgres.start()
         else:
             postgres.restart(how)
-        restarts += 1
-    assert restarts == 4
+        started.append(postmaster_started(postgres))
+    assert len(set(started)) == 5, started  # four real restarts, each a new postmaster
     assert wait_until(lambda: stored(chaos_settings) == n, timeout=120), (rows(chaos_settings), worker.tail())
     assert worker.process.poll() is None
     assert "retry: Retry in" in worker.log.read_text(errors="replace"), "no store was cut mid-transaction"

@@ -3,51 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
-import subprocess
-import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import redis
 
-from crawler import registry as reg
 from crawler.lock import SiteLock
-from foundation.servers import child_env
 from foundation.settings import Settings
-from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb
+from tests.support.pages import article, site
+from tests.support.processes import run_crawl
+from transcrawl.localweb.newsweb import LocalSite, NewsWeb
 
-WHEN = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 ARTICLE = re.compile(r"^/\d{4}/\d{2}/\d{2}/")
-
-
-def article(slug: str, day: int = 0) -> LocalArticle:
-    text = " ".join(f"Sentence {i} of the story {slug} tells what happened in town." for i in range(12))
-    html = (f"<!DOCTYPE html><html lang='en'><head><title>{slug}</title></head><body><article>"
-            f"<h1>{slug}</h1><p>{text}</p></article></body></html>").encode()
-    return LocalArticle(slug=slug, title=slug, html=html, published=WHEN + timedelta(days=day, minutes=len(slug)))
-
-
-def site(site_id: str, count: int = 3, **kwargs: Any) -> LocalSite:
-    return LocalSite(id=site_id, name=site_id, country="gb", language="en",
-                     articles=[article(f"{site_id}-story-{i}", i) for i in range(count)], **kwargs)
 
 
 def tuned(settings: Settings, **overrides: Any) -> Settings:
     return Settings.from_env(**{**settings.__dict__, "retry_base_delay": 0.1, **overrides})
-
-
-def crawl(settings: Settings, sites: list[reg.Site], tmp_path: Path, *ids: str) -> dict[str, dict[str, Any]]:
-    registry_file = tmp_path / "sites.toml"
-    registry_file.write_text(reg.dumps(sites), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "transcrawl.cli", "crawl", "--registry", str(registry_file),
-                           "--json", *ids], env=child_env(settings), capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return {r["site"]: r for r in json.loads(done.stdout.strip().splitlines()[-1])}
 
 
 def article_requests(web: NewsWeb, site_id: str) -> list[str]:
@@ -89,21 +64,21 @@ def test_incremental_runs_fetch_only_new_articles_and_ask_feeds_conditionally(
         settings: Settings, clean_state: None, tmp_path: Path) -> None:
     with NewsWeb([site("incr", 4)]) as web:
         sites = web.registry()
-        first = crawl(settings, sites, tmp_path)["incr"]
+        first = run_crawl(settings, sites, tmp_path)["incr"]
         assert first["pages_fetched"] == 4 and first["status"] == "ok", first
         assert sorted(article_requests(web, "incr")) == sorted(a.removeprefix(web.origin("incr"))
                                                                for a in web.article_urls("incr"))
 
         web.clear_requests()
         web.add_article("incr", article("incr-breaking", 10))
-        second = crawl(settings, sites, tmp_path)["incr"]
+        second = run_crawl(settings, sites, tmp_path)["incr"]
         assert second["pages_fetched"] == 1 and second["articles_skipped_seen"] >= 4
         assert article_requests(web, "incr") == [web.article_url("incr", "incr-breaking").removeprefix(web.origin("incr"))]
         feed = [r for r in web.requests if r.path == "/feed.xml"][0]
         assert "If-None-Match" in feed.headers and feed.status == 200  # asked conditionally, and it changed
 
         web.clear_requests()
-        third = crawl(settings, sites, tmp_path)["incr"]
+        third = run_crawl(settings, sites, tmp_path)["incr"]
         assert third["pages_fetched"] == 0 and third["status"] == "ok", third
         answered = {r.path: r.status for r in web.requests}
         for path in ("/feed.xml", "/atom.xml", "/sitemap.xml", "/news-sitemap.xml", "/sitemap-articles.xml.gz", "/"):
@@ -120,10 +95,10 @@ def test_page_cap_leaves_the_rest_for_the_next_run(settings: Settings, clean_sta
     capped = tuned(settings, max_pages_per_run=3)
     with NewsWeb([site("capped", 8)]) as web:
         sites = web.registry()
-        first = crawl(capped, sites, tmp_path)["capped"]
+        first = run_crawl(capped, sites, tmp_path)["capped"]
         assert first["pages_fetched"] == 3 and first["articles_deferred"] >= 5, first
         assert len(article_requests(web, "capped")) == 3
-        second = crawl(capped, sites, tmp_path)["capped"]
+        second = run_crawl(capped, sites, tmp_path)["capped"]
         assert second["pages_fetched"] == 3
         assert len(set(article_requests(web, "capped"))) == 6  # never the same page twice
 
@@ -173,7 +148,7 @@ def test_bad_input_is_bounded_recorded_per_site_and_stops_no_other_site(
         entries = [dataclasses.replace(e, sitemaps=(web.origin(e.id) + "/deep-0.xml",)) if e.id == "deep-maps" else e
                    for e in web.registry()]
         started = time.monotonic()
-        reports = crawl(strict, entries, tmp_path)
+        reports = run_crawl(strict, entries, tmp_path)
         elapsed = time.monotonic() - started
 
         assert reports["healthy"]["pages_fetched"] == 3 and reports["healthy"]["status"] == "ok"

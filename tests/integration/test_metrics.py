@@ -17,8 +17,8 @@ from foundation.settings import Settings
 from schemas.keys import raw_page_key
 from schemas.messages import Article, RawPage
 from schemas.pipeline import EXTRACT_TASK, TRANSLATE_TASK, producer
-from tests.conftest import wait_until
-from tests.support.tiny_model import build_tiny_model
+from tests.support.processes import run_cli, wait_until
+from transcrawl.testing.tiny_model import build_tiny_model
 
 pytestmark = [pytest.mark.slow]
 
@@ -102,19 +102,13 @@ def test_worker_serves_task_metrics(settings: Settings, clean_state: None, worke
 
 def test_status_json_shows_queues_workers_and_last_day(settings: Settings, clean_state: None,
                                                        worker_factory: Any) -> None:
-    import subprocess
-    import sys
-
-    from foundation.servers import child_env
-
     worker_factory(settings, queues="store", concurrency=1)
     client = redis.Redis.from_url(settings.redis_url or "")
     client.rpush("translate.zz", b"waiting")
     sender = producer(settings.redis_url or "")
     assert wait_until(lambda: sender.control.ping(timeout=0.5), timeout=60)
 
-    done = subprocess.run([sys.executable, "-m", "transcrawl.cli", "status", "--json"], env=child_env(settings),
-                          capture_output=True, text=True, timeout=120)
+    done = run_cli(settings, "status", "--json", timeout=120)
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
     assert info["queues"]["translate.zz"] == 1 and "unacked" in info["queues"]

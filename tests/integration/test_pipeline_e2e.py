@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,11 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from crawler import registry as reg
-from foundation.servers import child_env
 from foundation.settings import Settings
-from tests.conftest import wait_until
-from tests.support.corpusweb import corpus_sites
+from tests.support.processes import run_crawl, wait_until
+from transcrawl.localweb.corpusweb import corpus_sites
 from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb
 
 pytestmark = [pytest.mark.slow]
@@ -34,15 +29,6 @@ BAD_PAGES = {  # slug → (body, expected failure reason)
 def bad_site() -> LocalSite:
     articles = [LocalArticle(slug=slug, title=slug, html=body, published=WHEN) for slug, (body, _) in BAD_PAGES.items()]
     return LocalSite(id="bad-pages", name="Bad Pages", country="de", language="de", articles=articles)
-
-
-def run_crawl(settings: Settings, sites: list[Any], tmp_path: Path) -> list[dict[str, Any]]:
-    registry_file = tmp_path / "sites.toml"
-    registry_file.write_text(reg.dumps(sites), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "transcrawl.cli", "crawl", "--registry", str(registry_file),
-                           "--json"], env=child_env(settings), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def accounted(settings: Settings) -> int:
@@ -76,7 +62,7 @@ def test_crawl_extract_store_matches_ground_truth(settings: Settings, shared: Pa
     with NewsWeb([*corpus, bad_site(), dead, broken]) as web:
         sites = web.registry()
         worker = worker_factory(settings)
-        reports = {r["site"]: r for r in run_crawl(settings, sites, tmp_path)}
+        reports = run_crawl(settings, sites, tmp_path)
 
         # Every healthy site was crawled; the dead and broken ones are reported, not fatal.
         for site in corpus:
@@ -118,7 +104,7 @@ def test_crawl_extract_store_matches_ground_truth(settings: Settings, shared: Pa
         # A second crawl of the same web fetches no article twice and stores nothing new.
         web.clear_requests()
         again = run_crawl(settings, sites, tmp_path)
-        assert sum(r["pages_fetched"] for r in again) == 0
+        assert sum(r["pages_fetched"] for r in again.values()) == 0
         article_paths = [r.path for r in web.requests if re.search(r"/\d{4}/\d{2}/\d{2}/", r.path)]
         assert article_paths == []
         assert accounted(settings) == expected

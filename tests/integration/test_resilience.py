@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,20 +12,14 @@ import psycopg
 import pytest
 import redis
 
-from crawler import registry as reg
 from foundation.servers import child_env
 from foundation.settings import Settings
 from schemas.pipeline import QUEUE_EXTRACT
-from tests.conftest import wait_until
+from tests.support.processes import cli_command, run_cli, wait_until, write_registry
 from transcrawl.localweb.newsweb import NewsWeb
 from transcrawl.localweb.sampleweb import sample_sites
 
 pytestmark = [pytest.mark.slow]
-
-
-def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "transcrawl.cli", *args], text=True, capture_output=True,
-                          env=child_env(settings), timeout=300)
 
 
 def english_site() -> Any:
@@ -58,19 +51,18 @@ def test_a_dead_article_is_recorded_then_replayed_once_fixed(settings: Settings,
     broken = site.articles[0]
     site.extra_pages[broken.path()] = (404, "text/html", b"<html><body>gone</body></html>")
     with NewsWeb([site]) as web:
-        registry_file = tmp_path / "sites.toml"
-        registry_file.write_text(reg.dumps(web.registry()), encoding="utf-8")
+        registry_file = write_registry(web.registry(), tmp_path)
         worker_factory(settings, concurrency=1)
-        assert cli(settings, "crawl", "--registry", str(registry_file)).returncode == 0
+        assert run_cli(settings, "crawl", "--registry", str(registry_file)).returncode == 0
         total = len(site.articles)
         assert wait_until(lambda: counts(settings) == (total - 1, 1), timeout=120), counts(settings)
-        listed = cli(settings, "failures", "list", "--stage", "crawl")
+        listed = run_cli(settings, "failures", "list", "--stage", "crawl")
         assert "http_404" in listed.stdout and broken.slug in listed.stdout
 
         del site.extra_pages[broken.path()]  # the site fixed its page
-        replay = cli(settings, "failures", "retry", "--reason", "http_404")
+        replay = run_cli(settings, "failures", "retry", "--reason", "http_404")
         assert "1 URL(s) will be fetched again" in replay.stdout, replay.stdout + replay.stderr
-        assert cli(settings, "crawl", "--registry", str(registry_file)).returncode == 0
+        assert run_cli(settings, "crawl", "--registry", str(registry_file)).returncode == 0
         assert wait_until(lambda: counts(settings) == (total, 0), timeout=120), counts(settings)
 
 
@@ -79,11 +71,9 @@ def test_crawler_pauses_while_the_extract_queue_is_full(settings: Settings, clea
     bounded = Settings.from_env(**{**settings.__dict__, "max_queued_pages": 2, "concurrency_per_domain": 1})
     sites = sample_sites()
     with NewsWeb(sites) as web:
-        registry_file = tmp_path / "sites.toml"
-        registry_file.write_text(reg.dumps(web.registry()), encoding="utf-8")
-        crawl = subprocess.Popen([sys.executable, "-m", "transcrawl.cli", "crawl", "--registry",
-                                  str(registry_file)], env=child_env(bounded), stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE)
+        registry_file = write_registry(web.registry(), tmp_path)
+        crawl = subprocess.Popen(cli_command("crawl", "--registry", str(registry_file)), env=child_env(bounded),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         client = redis.Redis.from_url(settings.redis_url or "")
         depths = []
         for _ in range(16):  # no worker yet: the queue must stay near its bound
@@ -91,7 +81,7 @@ def test_crawler_pauses_while_the_extract_queue_is_full(settings: Settings, clea
             time.sleep(0.5)
         assert crawl.poll() is None, "the crawl finished although the queue was full"
         client.rpush(QUEUE_EXTRACT, b"{}", b"{}", b"{}")  # over the bound whatever is in flight
-        shown = json.loads(cli(bounded, "status", "--json").stdout)
+        shown = json.loads(run_cli(bounded, "status", "--json").stdout)
         assert shown["backpressure"] == {"max_queued_pages": 2, "holding": True}
         client.ltrim(QUEUE_EXTRACT, 0, -4)
         # One request per site may be in flight when the pause starts.

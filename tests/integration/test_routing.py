@@ -22,9 +22,9 @@ from schemas.pipeline import (
     producer,
     worker_queues,
 )
-from tests.conftest import wait_until
-from tests.support.tiny_model import build_tiny_model
-from tests.unit.test_cli import PAGE
+from tests.support.pages import PAGE
+from tests.support.processes import wait_until
+from transcrawl.testing.tiny_model import build_tiny_model
 from workers.translate import install_model
 
 

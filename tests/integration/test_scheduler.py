@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,13 +10,12 @@ import psycopg
 import redis
 
 from crawler import records
-from crawler import registry as reg
 from crawler.lock import SiteLock
 from crawler.registry import Site
-from foundation.servers import child_env
 from foundation.settings import Settings
 from schemas.keys import crawl_lock_key, last_report_key
-from tests.integration.test_crawling import site
+from tests.support.pages import site
+from tests.support.processes import run_cli, write_registry
 from transcrawl.localweb.newsweb import NewsWeb
 from transcrawl.scheduler import Scheduler, plan
 
@@ -46,12 +43,10 @@ def test_plan_orders_due_sites_and_says_why_others_wait(servers: Settings, clean
 def test_a_hand_started_crawl_skips_a_locked_site(settings: Settings, clean_state: None, tmp_path: Path) -> None:
     client = redis.Redis.from_url(settings.redis_url or "")
     with NewsWeb([site("held", 2), site("free", 2)]) as web:
-        registry_file = tmp_path / "sites.toml"
-        registry_file.write_text(reg.dumps(web.registry()), encoding="utf-8")
+        registry_file = write_registry(web.registry(), tmp_path)
         other = SiteLock(client, "held", ttl=60)
         assert other.acquire()
-        done = subprocess.run([sys.executable, "-m", "transcrawl.cli", "crawl", "--registry", str(registry_file)],
-                              env=child_env(settings), capture_output=True, text=True, timeout=120)
+        done = run_cli(settings, "crawl", "--registry", str(registry_file), timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
         assert "SKIPPED" in done.stdout and "another crawler holds the lock" in done.stdout, done.stdout
         assert web.paths("held") == [] and len(web.paths("free")) > 2
@@ -66,8 +61,7 @@ def test_scheduler_crawls_due_sites_records_runs_and_benches_unhealthy_ones(
     strict = Settings.from_env(**{**settings.__dict__, "site_failure_runs": 2, "retry_base_delay": 0.1})
     client = redis.Redis.from_url(settings.redis_url or "")
     with NewsWeb([site("steady", 2), site("broken", 2, dead=True)]) as web:
-        registry_file = tmp_path / "sites.toml"
-        registry_file.write_text(reg.dumps(web.registry(crawl_interval=60)), encoding="utf-8")
+        registry_file = write_registry(web.registry(crawl_interval=60), tmp_path)
         scheduler = Scheduler(strict, registry_file)
         first = scheduler.tick()
         assert sorted(s.id for s in first.due) == ["broken", "steady"]
@@ -86,8 +80,7 @@ def test_scheduler_crawls_due_sites_records_runs_and_benches_unhealthy_ones(
         assert [s.id for s in third.due] == ["steady"] and third.skipped["broken"].startswith("disabled")
         scheduler.wait(timeout=120)
 
-        enabled = subprocess.run([sys.executable, "-m", "transcrawl.cli", "sites", "enable", "broken"],
-                                 env=child_env(settings), capture_output=True, text=True, timeout=60)
+        enabled = run_cli(settings, "sites", "enable", "broken", timeout=60)
         assert "broken: enabled" in enabled.stdout, enabled.stderr
         assert not records.health(client, "broken")["disabled"]
     with psycopg.connect(settings.database_url or "") as conn:

@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
-import logging
 from typing import Any
 
 import pytest
 
-from foundation import logging_context
 from foundation.settings import Settings
 from schemas.keys import raw_page_key
 from schemas.pipeline import EXTRACT_TASK, producer
-from tests.conftest import wait_until
-
-
-def _record_through(formatter: logging.Formatter) -> str:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(formatter)
-    handler.addFilter(logging_context.ContextFilter())
-    logger = logging.getLogger("transcrawl.test.logs")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        logging_context.bind(site="de-example", url="http://de.example/a.html", task_id="t-1", task="x")
-        logger.warning("inside a task")
-        logging_context.clear()
-        logger.warning("outside")
-    finally:
-        logger.removeHandler(handler)
-        logging_context.clear()
-    return stream.getvalue()
+from tests.support.processes import wait_until
 
 
 @pytest.mark.slow

@@ -55,6 +55,7 @@ class PrivatePostgres:
             )
 
             entry = ensure_user_exists(self.user)
+            assert entry is not None  # it creates the user when missing, or raises
             for path in (self.data, self.sockets, self.log):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", PG_USER, "--auth=trust", "--encoding=utf8",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.shared import REPO, shared_path
 from workers.errors import BadPage
 from workers.extraction import MAX_HTML_BYTES, Extracted, extract_article, extract_file
 from workers.extraction.fields import (
@@ -22,8 +23,8 @@ from workers.extraction.fields import (
 )
 from workers.extraction.language import detect_language
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("TRANSCRAWL_SHARED") or ROOT.parent / "shared")
+ROOT = REPO
+SHARED = shared_path() or REPO.parent / "shared"  # when absent, the corpus tests skip naming it
 CORPUS = SHARED / "corpus" / "news"
 URL = "https://www.example-times.com/world/2024/05/03/story.html"
 

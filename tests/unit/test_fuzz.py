@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from foundation.settings import Settings
-from tests.support.tiny_model import build_tiny_model
+from transcrawl.testing.tiny_model import build_tiny_model
 from workers.errors import PermanentError
 from workers.extraction import extract_article
 from workers.extraction.result import Extracted
@@ -98,10 +98,7 @@ paragraph = st.one_of(nasty_text, st.just(""), st.just(" \n "), st.text(max_size
 @given(documents=st.lists(st.lists(paragraph, max_size=6), max_size=4))
 @FUZZ
 def test_translation_keeps_every_paragraph(translator: Translator, documents: list[list[str]]) -> None:
-    try:
-        out = translator.translate_documents("de", documents)
-    except PermanentError:
-        return
+    out = translator.translate_documents("de", documents)  # never raises: a failing sentence passes through
     assert [len(doc) for doc in out] == [len(doc) for doc in documents]
     assert all(isinstance(p, str) for doc in out for p in doc)
     for doc_in, doc_out in zip(documents, out, strict=True):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import workers.translate.download as download
-from tests.support.tiny_model import build_tiny_model
+from transcrawl.testing.tiny_model import build_tiny_model
 from workers.translate import (
     InstalledModel,
     find_model,
@@ -127,12 +127,7 @@ def test_sha256_verification(tmp_path: Path) -> None:
 
 
 @pytest.mark.shared
-def test_install_real_argosmodel(tmp_path: Path) -> None:
-    from tests.conftest import shared_path
-
-    shared = shared_path()
-    if shared is None:
-        pytest.skip("needs ../shared (models) beside the checkout, or TRANSCRAWL_SHARED")
+def test_install_real_argosmodel(tmp_path: Path, shared: Path) -> None:
     package = shared / "models" / "translate-zh_en-1_9.argosmodel"
     copy = Path(shutil.copy(package, tmp_path / package.name))  # shared is read-only
     assert sha256_file(copy) == REAL_SHA256

@@ -275,9 +275,10 @@ def test_render_article_refuses_naive_dates() -> None:
 # -- the shared corpus web ---------------------------------------------------------------------------
 @pytest.mark.shared
 def test_corpus_web_serves_real_pages() -> None:
-    from tests.support.corpusweb import corpus_sites, shared_dir
+    from tests.support.shared import shared_path
+    from transcrawl.localweb.corpusweb import corpus_sites
 
-    shared = shared_dir()
+    shared = shared_path()
     if shared is None or not (shared / "corpus" / "news" / "index.jsonl").exists():
         pytest.skip("shared corpus absent: set TRANSCRAWL_SHARED or put shared/ beside the repo")
     sites, truth = corpus_sites(shared, max_sites=12, per_site=2)

@@ -15,7 +15,7 @@ import pytest
 import workers.translate.loading as loading
 from foundation.settings import Settings
 from schemas.messages import Article, ArticleStatus
-from tests.support.tiny_model import build_tiny_model
+from transcrawl.testing.tiny_model import build_tiny_model
 from workers.errors import TranslationFailed
 from workers.translate import (
     ModelNotInstalled,
@@ -217,7 +217,7 @@ def test_long_paragraph_without_punctuation(translator: Translator) -> None:
     started = time.monotonic()
     out = translator.translate_documents("zh", [[words]])
     assert time.monotonic() - started < 20
-    assert out[0][0]
+    assert out[0][0] and out[0][0] != words  # translated, not handed back
     assert translator.stats.translated > 50  # windows of at most MAX_SOURCE_TOKENS
     double = echo(translator, "zh")
     translator.memory.clear()
@@ -232,6 +232,7 @@ def test_tiny_model_is_deterministic_and_short(models_dir: Path) -> None:
     b = Translator(Settings(models_dir=models_dir, intra_threads=1)).translate_documents("zh", docs)
     assert a == b
     assert [len(d) for d in a] == [2, 1] and all(p for d in a for p in d)
+    assert all(p != s for doc, src in zip(a, docs, strict=True) for p, s in zip(doc, src, strict=True)), a
     assert all(len(p) < 80 for d in a for p in d)
 
 
@@ -245,6 +246,8 @@ def test_translate_article(translator: Translator) -> None:
     assert out is not article and article.title_en is None
     assert out.status == ArticleStatus.TRANSLATED and out.translation_model == "tiny-de_en"
     assert out.title_en and len(out.text_en.split("\n")) == 3 and out.text_en.split("\n")[1] == ""
+    pairs = zip(out.text_en.split("\n"), article.text.split("\n"), strict=True)
+    assert out.title_en != article.title and all(e != s for e, s in pairs if s), out  # translated, not handed back
     assert out.translated_at and out.translated_at.endswith("+00:00")
     with pytest.raises(ModelNotInstalled) as err:
         translator.translate_article(dataclasses.replace(article, language="fr"))
@@ -252,7 +255,8 @@ def test_translate_article(translator: Translator) -> None:
 
 
 def test_region_subtag_finds_the_model(translator: Translator) -> None:
-    assert translator.translate_documents("zh-CN", [["北京"]])[0][0]
+    regional = translator.translate_documents("zh-CN", [["北京"]])
+    assert regional == translator.translate_documents("zh", [["北京"]]) and regional != [["北京"]]
 
 
 def test_models_lru(models_dir: Path) -> None:
@@ -292,24 +296,14 @@ def test_get_translator_is_a_lazy_singleton(models_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def real_models(shared_module: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    package = shared_module / "models" / "translate-zh_en-1_9.argosmodel"
+def real_models(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    package = shared / "models" / "translate-zh_en-1_9.argosmodel"
     if not package.is_file():
         pytest.skip(f"{package} is missing")
     dest = tmp_path_factory.mktemp("real")
     copy = shutil.copy(package, dest / package.name)  # shared is read-only
     install_model(str(copy), dest / "models")
     return dest / "models"
-
-
-@pytest.fixture(scope="module")
-def shared_module() -> Path:
-    from tests.conftest import shared_path
-
-    folder = shared_path()
-    if folder is None:
-        pytest.skip("needs ../shared (models) beside the checkout, or TRANSCRAWL_SHARED")
-    return folder
 
 
 @pytest.mark.shared
