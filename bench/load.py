@@ -125,7 +125,7 @@ def tree_rss(processes: list[subprocess.Popen[bytes]]) -> int:
 
 
 def install_tiny_model(models_dir: Path) -> None:
-    """A tiny de→en model (tests/support/tiny_model.py): German pages take the translate path."""
+    """A tiny de→en model (transcrawl/testing/tiny_model.py): German pages take the translate path."""
     from transcrawl.testing.tiny_model import build_tiny_model
     from workers.translate import install_model
 
@@ -239,7 +239,7 @@ def write_docs(result: dict[str, Any], command: str) -> None:
         "(raw-page hash with meta JSON and zlib body, plus an `extract` task), then drained by "
         f"{result['workers']} `transcrawl worker` processes (concurrency {result['concurrency']} each, all "
         "queues). German pages take the translate path with the tiny test model "
-        "(`tests/support/tiny_model.py`), so translation cost here is negligible: this measures the "
+        "(`transcrawl/testing/tiny_model.py`), so translation cost here is negligible: this measures the "
         "extract → translate → store plumbing, not a real model.",
         "",
         "| pages | stored | failed (reason) | lost | seconds | pages/s | peak RSS of workers |",
