@@ -43,6 +43,7 @@ _FIELDS_HELP = {
     "models_loaded_max": "language pairs kept loaded per worker process (LRU)",
     "task_soft_time_limit": "seconds before a task is asked to stop",
     "task_time_limit": "seconds before a task is killed",
+    "max_deliveries": "deliveries of one message before it is recorded as poison (a page that kills its worker; 0 = no limit)",
     "release": "release tag for Sentry events (default: transcrawl@<version>)",
     "metrics_port": "port of a worker's Prometheus /metrics endpoint (0 = off)",
     "concurrent_requests": "parallel requests per site crawl (Scrapy CONCURRENT_REQUESTS)",
@@ -91,6 +92,7 @@ class Settings:
     models_loaded_max: int = 3
     task_soft_time_limit: int = 540
     task_time_limit: int = 600
+    max_deliveries: int = 3
     metrics_port: int = 0
     concurrent_requests: int = 32
     download_timeout: float = 30.0

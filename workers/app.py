@@ -1,7 +1,15 @@
-"""The Celery app of the workers; configuration comes from ``schemas.queues`` and the settings."""
+"""The workers' Celery app: the delivery policy from ``schemas.pipeline``, settings handed in.
+
+:func:`configure` gives the app its settings (``transcrawl worker`` calls it before
+``worker_main``, so the pool's processes inherit them); each pool process then builds its own
+``workers.context`` in ``worker_process_init``. Started by ``celery -A workers.app`` (``worker``,
+``flower``) nobody configured it: the settings are read from the environment when the app's
+configuration is first needed (Celery's ``on_configure``). Importing this module reads nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -21,75 +29,94 @@ from celery.signals import (
 
 from foundation.settings import Settings
 from schemas.pipeline import celery_config
-from workers import broker_guard
+from workers import broker_guard, context
 
 app = Celery("transcrawl", include=["workers.tasks"])
 
+Handler = Callable[..., None]
+
 
 def configure(settings: Settings) -> Celery:
-    """Point the app at ``settings``' Redis with the shared delivery policy."""
-    from workers import resources
-
-    resources.configure(settings)
-    if settings.redis_url:
-        app.conf.update(celery_config(settings.redis_url, task_time_limit=settings.task_time_limit,
-                                      soft_time_limit=settings.task_soft_time_limit))
+    """Use ``settings`` in this worker and the processes it forks; point the app at their Redis."""
+    context.configure(settings)
+    _apply(settings)
     return app
 
 
-configure(Settings.from_env())
+def _apply(settings: Settings) -> None:
+    if settings.redis_url:
+        app.conf.update(celery_config(settings.redis_url, task_time_limit=settings.task_time_limit,
+                                      soft_time_limit=settings.task_soft_time_limit))
+
+
+def _on(signal: Any) -> Callable[[Handler], Handler]:
+    """Connect a handler to a Celery signal (Celery ships no type hints: this keeps them)."""
+
+    def connect(handler: Handler) -> Handler:
+        signal.connect(handler, weak=False)
+        return handler
+
+    return connect
+
+
+@_on(app.on_configure)
+def _configure_on_first_use(**_: Any) -> None:
+    # The app's configuration is read for the first time: settings given to configure(), or
+    # (``celery -A workers.app ...``) the environment, read now rather than at import.
+    _apply(context.settings())
+
+
 broker_guard.install(lambda: app.conf.broker_url)
 
 
-@worker_process_init.connect
+@_on(worker_process_init)
 def _init_process(**_: Any) -> None:
-    # Runs in each forked child: Sentry (and, lazily, models and pools) start here, never before fork.
+    # Runs in each forked child: its context (and Sentry) start here, never before the fork.
     from foundation.observability import init_sentry
-    from workers import resources
 
-    init_sentry(resources.settings(), component="worker")
+    init_sentry(context.start().settings, component="worker")
 
 
-@setup_logging.connect
+@_on(setup_logging)
 def _setup_logging(loglevel: Any = None, **_: Any) -> None:
     # Connecting this signal stops Celery from configuring logging itself: our JSON/text handler
     # (with the task's site, URL and id on every line) is the only one.
     from foundation.observability import setup_logging as setup
-    from workers import resources
 
-    setup(resources.settings(), level=loglevel or "INFO")
+    setup(context.settings(), level=loglevel or "INFO")
 
 
-@worker_init.connect
+@_on(worker_init)
 def _init_worker(**_: Any) -> None:
     # Main process, before the pool forks: the children inherit PROMETHEUS_MULTIPROC_DIR.
-    from workers import metrics, resources
+    from workers import metrics
 
-    metrics.prepare(resources.settings())
+    metrics.prepare(context.settings())
 
 
-@worker_ready.connect
+@_on(worker_ready)
 def _worker_ready(**_: Any) -> None:
-    from workers import metrics, resources
+    from workers import metrics
 
-    metrics.serve(resources.settings())
+    metrics.serve(context.settings())
 
 
-@worker_shutdown.connect
+@_on(worker_shutdown)
 def _worker_shutdown(**_: Any) -> None:
     from workers import metrics
 
     metrics.cleanup()
 
 
-@worker_process_shutdown.connect
+@_on(worker_process_shutdown)
 def _process_shutdown(pid: int | None = None, **_: Any) -> None:
     from workers import metrics
 
     metrics.process_exit(pid)
+    context.stop()
 
 
-@task_prerun.connect
+@_on(task_prerun)
 def _task_prerun(task_id: str, task: Any, args: Any = None, **kwargs: Any) -> None:
     from foundation import logging_context
     from workers import metrics
@@ -100,7 +127,7 @@ def _task_prerun(task_id: str, task: Any, args: Any = None, **kwargs: Any) -> No
     metrics.on_prerun(task_id=task_id, task=task, args=args, **kwargs)
 
 
-@task_postrun.connect
+@_on(task_postrun)
 def _task_postrun(**kwargs: Any) -> None:
     from foundation import logging_context
     from workers import metrics
@@ -109,21 +136,21 @@ def _task_postrun(**kwargs: Any) -> None:
     logging_context.clear()
 
 
-@task_failure.connect
+@_on(task_failure)
 def _task_failure(**kwargs: Any) -> None:
     from workers import metrics
 
     metrics.on_failure(**kwargs)
 
 
-@task_retry.connect
+@_on(task_retry)
 def _task_retry(**kwargs: Any) -> None:
     from workers import metrics
 
     metrics.on_retry(**kwargs)
 
 
-@after_task_publish.connect
+@_on(after_task_publish)
 def _after_publish(**kwargs: Any) -> None:
     from workers import metrics
 

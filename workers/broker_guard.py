@@ -22,7 +22,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from kombu import Connection
+import redis
+from kombu.connection import Connection
 from kombu.transport import redis as kombu_redis
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def install(broker_url: Callable[[], str | None]) -> None:
     """Wrap kombu's Redis ``QoS.restore_unacked`` once per process; ``broker_url`` is read late."""
-    original = kombu_redis.QoS.restore_unacked
+    original: Callable[..., Any] = kombu_redis.QoS.restore_unacked
     if getattr(original, "transcrawl_guard", False):
         return
 
@@ -39,11 +40,11 @@ def install(broker_url: Callable[[], str | None]) -> None:
         if client is None and getattr(transport, "client", None) is None:
             url = broker_url()
             if not url:
-                raise kombu_redis.redis.ConnectionError("broker connection is gone and no broker URL is set")
+                raise redis.ConnectionError("broker connection is gone and no broker URL is set")
             log.warning("broker connection gone: restoring %d unacked message(s) over a new connection",
                         len(self._delivered))
-            transport.client = Connection(url)
+            transport.client = Connection(url)  # type: ignore[no-untyped-call]
         return original(self, client)
 
     restore_unacked.transcrawl_guard = True  # type: ignore[attr-defined]
-    kombu_redis.QoS.restore_unacked = restore_unacked
+    kombu_redis.QoS.restore_unacked = restore_unacked  # type: ignore[method-assign]  # the guard is a patch

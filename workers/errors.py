@@ -1,44 +1,32 @@
-"""What decides a message's fate.
-
-    TranscrawlError
-    ├── TransientError      retry with exponential backoff and jitter (network, database, Redis)
-    └── PermanentError      never retried: recorded in ``failures`` with ``reason`` and moved on
-        ├── RawPageMissing  the raw page expired from Redis before extraction
-        ├── BadPage         not HTML, empty, too large, undecodable, no article text
-        └── TranslationFailed
-
-Any other exception is a bug: it is retried a few times, then recorded as permanent with its
-exception type as the reason, so nothing is ever silently dropped.
-"""
+"""The workers' permanent errors; the whole tree (and what is transient) is drawn in ``foundation.errors``."""
 
 from __future__ import annotations
 
+from foundation.errors import (
+    TRANSIENT_LIBRARY_ERRORS,
+    PermanentError,
+    TranscrawlError,
+    TransientError,
+    is_transient,
+)
 
-class TranscrawlError(Exception):
-    """Base of all errors a stage raises on purpose."""
-
-    reason = "error"
-
-    def __init__(self, detail: str, *, reason: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if reason:
-            self.reason = reason
-
-
-class TransientError(TranscrawlError):
-    """Worth retrying: the cause is outside the message and may go away."""
-
-    reason = "transient"
-
-
-class PermanentError(TranscrawlError):
-    """Retrying cannot help: record it and move on."""
-
-    reason = "permanent"
+__all__ = [
+    "TRANSIENT_LIBRARY_ERRORS",
+    "BadPage",
+    "ModelNotInstalled",
+    "PermanentError",
+    "Poison",
+    "RawPageMissing",
+    "TranscrawlError",
+    "TransientError",
+    "TranslationFailed",
+    "is_transient",
+]
 
 
 class RawPageMissing(PermanentError):
+    """The claim check points at nothing: the page expired, or a store already spent it."""
+
     reason = "raw_page_missing"
 
 
@@ -50,3 +38,26 @@ class BadPage(PermanentError):
 
 class TranslationFailed(PermanentError):
     reason = "translation_failed"
+
+
+class ModelNotInstalled(PermanentError):
+    """No model translates this language into English yet.
+
+    Not recorded as a failure: ``stages.translate`` stores the article ``untranslated`` with this
+    detail as its ``status_reason``, and ``transcrawl translate --backfill`` picks it up later.
+    """
+
+    reason = "no_model"
+
+    def __init__(self, source: str, target: str = "en") -> None:
+        super().__init__(
+            f"no model installed for {source}→{target}; "
+            f"run `transcrawl models install {source}-{target}`"
+        )
+        self.source, self.target = source, target
+
+
+class Poison(PermanentError):
+    """The message was delivered more than ``max_deliveries`` times: each one killed its worker."""
+
+    reason = "poison"

@@ -72,7 +72,7 @@ def serve(settings: Settings) -> Any:
     from prometheus_client.multiprocess import MultiProcessCollector
 
     registry = CollectorRegistry()
-    MultiProcessCollector(registry)
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     registry.register(RedisCollector(settings.redis_url))
     server, _thread = start_http_server(settings.metrics_port, registry=registry)
     log.info("metrics on :%d/metrics (files in %s)", settings.metrics_port, os.environ[ENV_DIR])
@@ -84,7 +84,7 @@ def process_exit(pid: int | None = None) -> None:
     if enabled():
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid or os.getpid())
+        multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
 
 
 def _m() -> dict[str, Any]:
@@ -94,7 +94,7 @@ def _m() -> dict[str, Any]:
 
         # Celery's CLI loads its plugins (Flower imports prometheus_client) before worker_init set
         # the folder: choose the storage again, now that PROMETHEUS_MULTIPROC_DIR is set.
-        values.ValueClass = values.get_value_class()
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
         _metrics.update(
             tasks=Counter("transcrawl_tasks", "Tasks finished, by task name and outcome",
@@ -175,9 +175,10 @@ def _message(args: Any) -> dict[str, Any]:
 
 def _translator_tokens() -> int:
     try:
-        from workers.translate import engine
+        from workers import context
 
-        translator = engine._translator  # only read: never create a translator for metrics
+        ctx = context.peek()  # only read: never create a context or a translator for metrics
+        translator = ctx.loaded_translator if ctx is not None else None
         return int(translator.stats.target_tokens) if translator is not None else 0
     except Exception:  # metrics must never break a task
         return 0

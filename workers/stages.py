@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol, cast
 
 import redis
 
 from schemas.messages import Article, ArticleStatus, ExtractMessage, RawPage
 from schemas.pipeline import ENGLISH
-from workers.errors import RawPageMissing
+from workers.errors import ModelNotInstalled, RawPageMissing
+
+
+class Translates(Protocol):
+    """The translator a translate step needs (``workers.translate.Translator``, or a test double)."""
+
+    def translate_article(self, article: Article) -> Article: ...
 
 
 def load_raw_page(client: redis.Redis, key: str) -> tuple[RawPage, bytes]:
     """The raw page behind a claim check; a missing key is permanent (it expired or was taken)."""
-    entry = client.hgetall(key)
+    entry = cast("dict[bytes, bytes]", client.hgetall(key))  # the client returns bytes (no decoding)
     if not entry:
         raise RawPageMissing(f"raw page {key} is not in Redis (expired or already stored)")
     return RawPage.decode(entry)
@@ -39,10 +45,8 @@ def extract(client: redis.Redis, message: ExtractMessage) -> Article:
     return article
 
 
-def translate(translator: Any, article: Article) -> Article:
+def translate(translator: Translates, article: Article) -> Article:
     """Article → translated Article, or the same article marked untranslated with the reason."""
-    from workers.translate import ModelNotInstalled
-
     try:
         return translator.translate_article(article)
     except ModelNotInstalled as exc:

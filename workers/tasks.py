@@ -1,8 +1,11 @@
 """Celery tasks: each deserialises, calls a plain step, then applies the fate policy.
 
-Fates (see ``workers.errors``): transient → retry with exponential backoff and jitter;
-permanent → a ``failures`` row with the reason, then done; unexpected → a few retries, then
-permanent. A task never waits on another task: it sends the next one by name.
+Fates (the tree is drawn in ``foundation.errors``): transient → retry with exponential backoff and
+jitter; permanent → a ``failures`` row with the reason, then done; unexpected → a few retries,
+then permanent. A message that kills its worker process (a segfault, the OOM killer) is given
+back by Celery and comes again: past ``max_deliveries`` deliveries that never finished it is
+recorded as ``poison`` and not run again. A task never waits on another task: it sends the next
+one by name.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+import redis
 from celery import Task
 from celery.exceptions import (
     MaxRetriesExceededError,
@@ -22,6 +26,7 @@ from celery.exceptions import (
 from kombu.exceptions import OperationalError as BrokerError
 
 from schemas import pipeline
+from schemas.keys import deliveries_key
 from schemas.messages import Article, ExtractMessage, FailureMessage
 from schemas.pipeline import (
     EXTRACT_TASK,
@@ -30,15 +35,38 @@ from schemas.pipeline import (
     STORE_TASK,
     TRANSLATE_TASK,
 )
-from workers import resources, stages, store
+from workers import context, stages, store
 from workers.app import app
-from workers.errors import PermanentError
-from workers.resources import TRANSIENT_ERRORS
+from workers.errors import PermanentError, Poison, is_transient
 
 log = logging.getLogger("transcrawl.tasks")
 
 MAX_TRANSIENT_RETRIES = 8
 MAX_UNEXPECTED_RETRIES = 2
+
+T = TypeVar("T")
+
+
+class Request(Protocol):
+    """What a fate reads of a task's request (``celery.app.task.Context``)."""
+
+    id: str | None
+    retries: int
+
+
+class BoundTask(Protocol):
+    """What a fate needs of a bound Celery task (Celery ships no type hints)."""
+
+    @property
+    def request(self) -> Request: ...
+
+    def retry(self, *, exc: BaseException, countdown: float, max_retries: int | None) -> BaseException: ...
+
+
+def _task(name: str, **options: Any) -> Callable[[Callable[..., None]], Any]:
+    """``app.task`` bound, with late acks and the given options."""
+    decorator: Callable[[Callable[..., None]], Any] = app.task(name=name, bind=True, acks_late=True, **options)
+    return decorator
 
 
 def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:
@@ -46,28 +74,70 @@ def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:
     return random.uniform(0, min(cap, base * 2**retries))
 
 
-def run_with_fate(task: Task, stage: str, message: dict[str, Any], step: Callable[[], Any]) -> Any:
+def run_with_fate(task: BoundTask, stage: str, message: dict[str, Any], step: Callable[[], T]) -> T | None:
     """Run ``step``; on failure retry or record, so that no message ends silently."""
     _tag(message)
+    counter = None
     try:
+        counter = count_delivery(task)  # Poison when earlier deliveries all killed their process
         return step()
     except Retry:
         raise
-    except PermanentError as exc:
-        fail(stage, message, exc.reason, exc.detail)
     except SoftTimeLimitExceeded:
         fail(stage, message, "timeout", f"{stage} ran past its soft time limit")
-    except TRANSIENT_ERRORS as exc:
-        _retry(task, stage, message, exc, MAX_TRANSIENT_RETRIES)
-    except Exception as exc:  # a bug or an input we did not foresee: retry a little, then record
-        # A warning, not log.exception: Sentry's logging integration would send a second event.
-        log.warning("%s failed for %s", stage, message.get("url"), exc_info=True)
-        _report(exc)
-        _retry(task, stage, message, exc, MAX_UNEXPECTED_RETRIES)
+    except PermanentError as exc:
+        fail(stage, message, exc.reason, exc.detail)
+    except Exception as exc:
+        if is_transient(exc):
+            _retry(task, stage, message, exc, MAX_TRANSIENT_RETRIES)
+        else:  # a bug or an input we did not foresee: retry a little, then record
+            # A warning, not log.exception: Sentry's logging integration would send a second event.
+            log.warning("%s failed for %s", stage, message.get("url"), exc_info=True)
+            _report(exc)
+            _retry(task, stage, message, exc, MAX_UNEXPECTED_RETRIES)
+    finally:
+        if counter:  # this delivery ended in a live process, whatever its fate: it was no poison
+            forget_delivery(counter)
     return None
 
 
-def _retry(task: Task, stage: str, message: dict[str, Any], exc: Exception, limit: int) -> None:
+def count_delivery(task: BoundTask) -> str | None:
+    """Count this delivery of the task's message; :class:`Poison` past ``max_deliveries``.
+
+    The counter goes when a delivery ends (:func:`forget_delivery`), so what it counts are the
+    deliveries that never ended: their worker process died under them. A retry is a new message
+    with the same task id, so the key is (task id, retries). Returns the key; None when the task
+    was called directly rather than delivered.
+    """
+    request = task.request
+    if not request.id:
+        return None
+    ctx = context.current()
+    limit = ctx.settings.max_deliveries
+    if limit <= 0:
+        return None
+    key = deliveries_key(f"{request.id}:{request.retries}")
+    # Outlive the redeliveries: a worker killed outright gives its messages back only after the
+    # visibility timeout, once per delivery.
+    visibility = int(app.conf.broker_transport_options.get("visibility_timeout", 3600))
+    with ctx.redis.pipeline() as pipe:
+        pipe.incr(key)
+        pipe.expire(key, visibility * (limit + 1))
+        count, _ = pipe.execute()
+    if int(count) > limit:
+        raise Poison(f"delivered {count} times; the {int(count) - 1} before never finished "
+                     "(each killed its worker process)")
+    return key
+
+
+def forget_delivery(key: str) -> None:
+    try:
+        context.current().redis.delete(key)
+    except redis.RedisError as exc:  # the counter expires anyway
+        log.info("could not delete delivery counter %s: %s", key, exc)
+
+
+def _retry(task: BoundTask, stage: str, message: dict[str, Any], exc: Exception, limit: int) -> None:
     try:
         raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=limit)
     except MaxRetriesExceededError:
@@ -94,49 +164,52 @@ def fail(stage: str, message: dict[str, Any], reason: str, detail: str) -> None:
         raise Reject(error, requeue=True) from error
 
 
-@app.task(name=EXTRACT_TASK, bind=True, acks_late=True)
+@_task(EXTRACT_TASK)
 def extract(self: Task, message: dict[str, Any]) -> None:
     def step() -> None:
-        article = stages.extract(resources.redis_client(), ExtractMessage.from_json(message))
+        article = stages.extract(context.current().redis, ExtractMessage.from_json(message))
         forward("extract", article)
 
     run_with_fate(self, "extract", message, step)
 
 
-@app.task(name=TRANSLATE_TASK, bind=True, acks_late=True)
+@_task(TRANSLATE_TASK)
 def translate(self: Task, message: dict[str, Any]) -> None:
     def step() -> None:
-        article = stages.translate(resources.translator(), Article.from_json(message))
+        article = stages.translate(context.current().translator(), Article.from_json(message))
         forward("translate", article)
 
     run_with_fate(self, "translate", message, step)
 
 
-@app.task(name=STORE_TASK, bind=True, acks_late=True)
+@_task(STORE_TASK)
 def store_article(self: Task, message: dict[str, Any]) -> None:
     def step() -> None:
+        ctx = context.current()
         article = Article.from_json(message)
-        with resources.connection() as conn:
+        with ctx.connection() as conn:
             store.upsert_article(conn, article)
         if article.raw_key:  # the claim check is spent only once the article is safe in Postgres
-            resources.redis_client().delete(article.raw_key)
+            ctx.redis.delete(article.raw_key)
 
     run_with_fate(self, "store", message, step)
 
 
-@app.task(name=FAILURE_TASK, bind=True, acks_late=True, max_retries=None)
+@_task(FAILURE_TASK, max_retries=None)
 def record_failure(self: Task, failure: dict[str, Any]) -> None:
     # Only transient errors are possible here; keep trying (with backoff) until Postgres answers.
     try:
-        with resources.connection() as conn:
+        with context.current().connection() as conn:
             store.record_failure(conn, FailureMessage.from_json(failure))
-    except TRANSIENT_ERRORS as exc:
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
         raise self.retry(exc=exc, countdown=backoff(self.request.retries, cap=60.0)) from exc
 
 
 def forward(stage: str, article: Article) -> None:
     """Send the article on to wherever the topology says ``stage`` sends it."""
-    dedicated = resources.dedicated_languages().current() if stage == "extract" else frozenset()
+    dedicated = context.current().dedicated.current() if stage == "extract" else frozenset()
     pipeline.send(app, pipeline.next_hop(stage, article, dedicated), article.to_json())
 
 

@@ -12,8 +12,8 @@ import ctranslate2
 import sentencepiece
 
 from foundation.settings import Settings
-from workers.errors import TranslationFailed
-from workers.translate.models import InstalledModel, ModelNotInstalled, find_model
+from workers.errors import ModelNotInstalled, TranslationFailed
+from workers.translate.models import InstalledModel, find_model
 
 log = logging.getLogger(__name__)
 

@@ -23,25 +23,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from workers.errors import PermanentError
+# Re-exported: its home is the error tree (workers/errors.py), beside the other fates.
+from workers.errors import ModelNotInstalled as ModelNotInstalled
 
 MANIFEST = "transcrawl.json"
 SPM_FILES = ("sentencepiece.model", "source.spm", "target.spm")
 OPUS_CREDIT = "OPUS-MT by Jörg Tiedemann and Santhosh Thottingal (CC-BY 4.0)"
 _PAIR = re.compile(r"^([a-z]{2,3}(?:_[A-Za-z]+)?)[-_]([a-z]{2,3}(?:_[A-Za-z]+)?)$")
-
-
-class ModelNotInstalled(PermanentError):
-    """No model translates this language into English yet."""
-
-    reason = "no_model"
-
-    def __init__(self, source: str, target: str = "en") -> None:
-        super().__init__(
-            f"no model installed for {source}→{target}; "
-            f"run `transcrawl models install {source}-{target}`"
-        )
-        self.source, self.target = source, target
 
 
 @dataclasses.dataclass(frozen=True)
