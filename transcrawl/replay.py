@@ -53,7 +53,7 @@ def retry(settings: Settings, *, reason: str | None = None, stage: str | None = 
 
 
 def requeue_orphans(settings: Settings, *, older_than: float = 600.0) -> int:
-    """Send ``extract`` again for raw pages still in Redis whose article is not stored.
+    """Send ``extract`` again for raw pages still in Redis with neither a stored article nor an open failure.
 
     After a Redis crash a message can be gone while its raw page survives (kombu pops a message and
     records it as unacknowledged in two commands). Pages fetched less than ``older_than`` seconds
@@ -71,11 +71,15 @@ def requeue_orphans(settings: Settings, *, older_than: float = 600.0) -> int:
         if meta and datetime.fromisoformat(meta["fetched_at"]).timestamp() <= cutoff:
             pages.append((key.decode(), meta))
     with psycopg.connect(settings.database_url) as conn:
-        stored = {row[0] for row in conn.execute(
-            "SELECT url FROM articles WHERE url = ANY(%s)", ([m["url"] for _, m in pages],))}
+        # Stored articles are done; pages with an open failure wait for the operator (a poison page
+        # sent again would kill workers again): `failures retry` is the way back for those.
+        settled = {row[0] for row in conn.execute(
+            "SELECT url FROM articles WHERE url = ANY(%(urls)s)"
+            " UNION SELECT url FROM failures WHERE url = ANY(%(urls)s) AND resolved_at IS NULL",
+            {"urls": [m["url"] for _, m in pages]})}
     count = 0
     for key, meta in pages:
-        if meta["url"] not in stored:
+        if meta["url"] not in settled:
             send(celery, EXTRACT, ExtractMessage(raw_key=key, url=meta["url"], site=meta["site"]).to_json())
             count += 1
     client.close()

@@ -12,7 +12,6 @@ import dataclasses
 import random
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,7 @@ import redis
 
 from foundation.settings import Settings
 from schemas.keys import raw_page_key
-from schemas.messages import Article, ArticleStatus, RawPage
-from schemas.migrate import migrate
+from schemas.messages import Article, ArticleStatus
 from schemas.pipeline import (
     ALL_QUEUES,
     EXTRACT_TASK,
@@ -32,6 +30,7 @@ from schemas.pipeline import (
     TRANSLATE_TASK,
     producer,
 )
+from tests.support.pages import ENGLISH_SENTENCE, queue_raw_page
 from tests.support.private_servers import PrivatePostgres, PrivateRedis
 from tests.support.processes import wait_until
 from transcrawl.replay import requeue_orphans
@@ -41,27 +40,7 @@ pytestmark = [pytest.mark.chaos]
 
 TIME_LIMIT = 5  # hard limit; the visibility timeout is 6x this (30 s)
 WORDS = "die Zeitung berichtet heute über die Wahl in der Stadt und im Land".split()
-ENGLISH = ("the city council said on Monday that people in the state will vote on new laws about "
-           "housing and transport next spring after a long debate in the press").split()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres()
-    server.start()
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE chaos")
-    migrate(server.database_url("chaos"))
-    yield server
-    server.close()
-
-
-@pytest.fixture()
-def broker() -> Iterator[PrivateRedis]:
-    server = PrivateRedis(appendonly=True)
-    server.start()
-    yield server
-    server.close()
+ENGLISH = ENGLISH_SENTENCE.split()
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +53,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def chaos_settings(postgres: PrivatePostgres, broker: PrivateRedis, models_dir: Path,
-                   tmp_path: Path) -> Settings:
-    with psycopg.connect(postgres.database_url("chaos"), autocommit=True) as conn:
-        conn.execute("TRUNCATE articles, failures, sites RESTART IDENTITY")
+def chaos_settings(chaos_db: str, broker: PrivateRedis, models_dir: Path, tmp_path: Path) -> Settings:
     return Settings.from_env(
-        database_url=postgres.database_url("chaos"), redis_url=broker.url, home=tmp_path / "home",
+        database_url=chaos_db, redis_url=broker.url, home=tmp_path / "home",
         models_dir=models_dir, task_time_limit=TIME_LIMIT, task_soft_time_limit=TIME_LIMIT - 1,
         intra_threads=1, beam_size=8,
     )
@@ -103,20 +79,8 @@ def english_article(i: int) -> Article:
                    status=ArticleStatus.ORIGINAL_ENGLISH)
 
 
-def queue_raw_page(client: redis.Redis, celery: Any, i: int) -> str:
-    """A raw page and its extract task, exactly as crawler/pipelines.py leaves them."""
-    url = f"https://news.test/raw/{i}"
-    paragraphs = "".join(f"<p>{' '.join(ENGLISH)} Paragraph {p} of story {i}.</p>" for p in range(4))
-    body = (f"<html lang='en'><head><title>Story {i}</title></head><body><article><h1>Story {i}</h1>"
-            f"{paragraphs}</article></body></html>").encode()
-    page = RawPage(url=url, site="news", country="gb", site_language="en",
-                   fetched_at="2026-11-27T09:00:00+00:00", status=200,
-                   content_type="text/html; charset=utf-8", final_url=url)
-    key = raw_page_key(url)
-    client.hset(key, mapping=page.encode(body))
-    client.expire(key, 3600)
-    celery.send_task(EXTRACT_TASK, args=[{"raw_key": key, "url": url, "site": page.site}])
-    return url
+def raw_page(client: redis.Redis, celery: Any, i: int) -> str:
+    return queue_raw_page(client, celery, f"https://news.test/raw/{i}").url
 
 
 def send(settings: Settings, name: str, messages: list[dict[str, Any]]) -> None:
@@ -291,7 +255,7 @@ def test_queued_work_survives_a_redis_kill(chaos_settings: Settings, broker: Pri
     settings = dataclasses.replace(chaos_settings, task_time_limit=60, task_soft_time_limit=50)
     client = redis.Redis.from_url(broker.url)
     celery = producer(broker.url)
-    urls = [queue_raw_page(client, celery, i) for i in range(200)]
+    urls = [raw_page(client, celery, i) for i in range(200)]
     client.close()
     broker.restart_after_kill()  # no worker yet: everything is still in the queue
     client = redis.Redis.from_url(broker.url)
@@ -329,7 +293,7 @@ def test_a_redelivered_extract_after_store_is_harmless(chaos_settings: Settings,
     settings = dataclasses.replace(chaos_settings, task_time_limit=60, task_soft_time_limit=50)
     client = redis.Redis.from_url(broker.url)
     celery = producer(broker.url)
-    url = queue_raw_page(client, celery, 7)
+    url = raw_page(client, celery, 7)
     message = {"raw_key": raw_page_key(url), "url": url, "site": "news"}
     worker = worker_factory(settings, queues="extract,store", concurrency=1)
     assert wait_until(lambda: stored(settings) == 1, timeout=90), worker.tail()
@@ -348,7 +312,7 @@ def test_without_persistence_a_redis_kill_loses_the_queue() -> None:
     try:
         client = redis.Redis.from_url(server.url)
         celery = producer(server.url)
-        urls = [queue_raw_page(client, celery, i) for i in range(20)]
+        urls = [raw_page(client, celery, i) for i in range(20)]
         client.close()
         celery.close()
         server.restart_after_kill()

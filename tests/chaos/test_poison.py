@@ -11,7 +11,6 @@ it SIGKILLs its own pool process for URLs containing "poison".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,16 @@ import pytest
 import redis
 
 from foundation.settings import Settings
-from schemas.keys import KEY_PREFIX, raw_page_key
-from schemas.messages import ArticleStatus, RawPage
-from schemas.migrate import migrate
-from schemas.pipeline import ALL_QUEUES, EXTRACT, producer, send
-from tests.support.private_servers import PrivatePostgres, PrivateRedis
+from schemas.keys import KEY_PREFIX
+from schemas.messages import ArticleStatus
+from schemas.pipeline import ALL_QUEUES, producer
+from tests.support.pages import queue_raw_page
+from tests.support.private_servers import PrivateRedis
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.chaos]
 
 MAX_DELIVERIES = 3
-SENTENCE = ("the city council said on Monday that people in the state will vote on new laws about "
-            "housing and transport next spring after a long debate in the press")
 
 # Imported by every Python process started with this folder on PYTHONPATH (the worker and its
 # pool processes, which fork from it); the test process itself never imports it.
@@ -52,27 +49,8 @@ workers.stages.extract = extract
 '''
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres()
-    server.start()
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE poison")
-    migrate(server.database_url("poison"))
-    yield server
-    server.close()
-
-
 @pytest.fixture()
-def broker() -> Iterator[PrivateRedis]:
-    server = PrivateRedis(appendonly=False)
-    server.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture()
-def poison_settings(postgres: PrivatePostgres, broker: PrivateRedis, tmp_path: Path,
+def poison_settings(chaos_db: str, broker: PrivateRedis, tmp_path: Path,
                     monkeypatch: pytest.MonkeyPatch) -> Settings:
     site = tmp_path / "site"
     site.mkdir()
@@ -80,26 +58,14 @@ def poison_settings(postgres: PrivatePostgres, broker: PrivateRedis, tmp_path: P
     monkeypatch.setenv("PYTHONPATH", str(site))  # child_env() hands this process's environment on
     monkeypatch.setenv("POISON_KILLS", str(tmp_path / "kills.txt"))
     return Settings.from_env(
-        database_url=postgres.database_url("poison"), redis_url=broker.url, home=tmp_path / "home",
+        database_url=chaos_db, redis_url=broker.url, home=tmp_path / "home",
         models_dir=tmp_path / "models", task_time_limit=60, task_soft_time_limit=50,
         max_deliveries=MAX_DELIVERIES,
     )
 
 
 def queue_page(client: redis.Redis, celery: Any, url: str) -> dict[str, str]:
-    """A raw page and its extract message, as crawler/pipelines.py leaves them."""
-    paragraphs = "".join(f"<p>{SENTENCE.capitalize()}, paragraph {p} of {url}.</p>" for p in range(4))
-    body = (f"<html lang='en'><head><title>{url}</title></head><body><article><h1>Story</h1>"
-            f"{paragraphs}</article></body></html>").encode()
-    page = RawPage(url=url, site="news", country="gb", site_language="en",
-                   fetched_at="2026-11-27T09:00:00+00:00", status=200,
-                   content_type="text/html; charset=utf-8", final_url=url)
-    key = raw_page_key(url)
-    client.hset(key, mapping=page.encode(body))
-    client.expire(key, 3600)
-    message = {"raw_key": key, "url": url, "site": page.site}
-    send(celery, EXTRACT, message)
-    return message
+    return queue_raw_page(client, celery, url).to_json()
 
 
 def failures(settings: Settings) -> list[tuple[Any, ...]]:

@@ -5,6 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
+from celery import Celery
+
+from schemas.keys import raw_page_key
+from schemas.messages import ExtractMessage, RawPage
+from schemas.pipeline import EXTRACT, send
 from transcrawl.localweb.newsweb import LocalArticle, LocalSite
 
 WHEN = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -38,3 +44,22 @@ def site(site_id: str, count: int = 3, **kwargs: Any) -> LocalSite:
     """A British English site of ``count`` articles; ``kwargs`` go to :class:`LocalSite`."""
     return LocalSite(id=site_id, name=site_id, country="gb", language="en",
                      articles=[article(f"{site_id}-story-{i}", i) for i in range(count)], **kwargs)
+
+
+ENGLISH_SENTENCE = ("the city council said on Monday that people in the state will vote on new laws "
+                    "about housing and transport next spring after a long debate in the press")
+
+
+def queue_raw_page(client: redis.Redis, celery: Celery, url: str) -> ExtractMessage:
+    """An English raw page and its extract message, exactly as crawler/pipelines.py leaves them."""
+    paragraphs = "".join(f"<p>{ENGLISH_SENTENCE.capitalize()}, paragraph {p} of {url}.</p>" for p in range(4))
+    body = (f"<html lang='en'><head><title>{url}</title></head><body><article><h1>Story</h1>"
+            f"{paragraphs}</article></body></html>").encode()
+    page = RawPage(url=url, site="news", country="gb", site_language="en",
+                   fetched_at="2026-11-27T09:00:00+00:00", status=200,
+                   content_type="text/html; charset=utf-8", final_url=url)
+    message = ExtractMessage(raw_key=raw_page_key(url), url=url, site=page.site)
+    client.hset(message.raw_key, mapping=page.encode(body))  # type: ignore[arg-type]
+    client.expire(message.raw_key, 3600)
+    send(celery, EXTRACT, message.to_json())
+    return message
