@@ -316,12 +316,15 @@ def failures_list(settings: Settings, reason: str | None, stage: str | None, lim
               help="Only raw pages fetched at least this many seconds ago.")
 @click.pass_obj
 def failures_requeue_orphans(settings: Settings, older_than: float) -> None:
-    """After a Redis crash: extract again every raw page in Redis whose article is not stored."""
+    """After a Redis crash: extract again every raw page in Redis whose article is not stored,
+    and delete those whose article is (their claim check was spent but not deleted)."""
     from transcrawl.replay import requeue_orphans
 
     servers = _servers(settings)
     _migrate(servers.settings)
-    click.echo(f"requeued {requeue_orphans(servers.settings, older_than=older_than)} raw page(s)")
+    counts = requeue_orphans(servers.settings, older_than=older_than)
+    click.echo(f"requeued {counts['requeued']} raw page(s),"
+               f" deleted {counts['spent']} spent claim check(s)")
 
 
 @failures.command("retry")
