@@ -18,6 +18,8 @@ class FetchedPage:
 
     page: RawPage
     body: bytes = dataclasses.field(repr=False)  # kept out of Scrapy's "Scraped from" log lines
+    # Let through by the backpressure gate: it counts as in flight until the pipeline queued it.
+    holds_place: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,7 @@ from redis.typing import EncodableT, FieldT
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from crawler.backpressure import QueueBackpressure
 from crawler.items import CrawlFailure, FetchedPage
 from crawler.state import CrawlState, off_reactor
 from crawler.urls import canonical_url
@@ -38,7 +39,11 @@ class RawPageQueuePipeline:
 
     async def process_item(self, item: Item) -> Item:
         if isinstance(item, FetchedPage):
-            await off_reactor(self._queue_page, item)
+            try:
+                await off_reactor(self._queue_page, item)
+            finally:
+                if item.holds_place:  # queued (or failed): the queue depth counts it from now on
+                    QueueBackpressure.release_place()
         elif isinstance(item, CrawlFailure):
             await off_reactor(self._record_failure, item)
         return item

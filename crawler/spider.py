@@ -13,6 +13,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from twisted.python.failure import Failure
 
+from crawler.backpressure import GATED
 from crawler.conditional import NOT_MODIFIED
 from crawler.discovery import NotAFeed, feed_links, sitemap_links
 from crawler.failures import failure_reason, robots_refusal
@@ -144,7 +145,7 @@ class NewsSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC).isoformat(),
             overrides=dict(self.site.extract),
         )
-        yield FetchedPage(page=page, body=response.body)
+        yield FetchedPage(page=page, body=response.body, holds_place=bool(response.meta.get(GATED)))
 
     def article_failed(self, failure: Failure) -> CrawlFailure | None:
         """A dead article URL is recorded as a crawl failure, never silently dropped."""
