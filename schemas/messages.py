@@ -13,7 +13,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self, cast
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+
+class JsonMessage:
+    """JSON on the wire for a dataclass message: its fields out, the known fields back in."""
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(cast("DataclassInstance", self))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        names = {f.name for f in dataclasses.fields(cast("type[DataclassInstance]", cls))}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 class ArticleStatus:
@@ -26,7 +41,7 @@ class ArticleStatus:
 
 
 @dataclasses.dataclass(frozen=True)
-class RawPage:
+class RawPage(JsonMessage):
     """A fetched page as the crawler leaves it in Redis (the body is stored compressed beside it)."""
 
     url: str
@@ -39,13 +54,6 @@ class RawPage:
     final_url: str
     overrides: dict[str, str] = dataclasses.field(default_factory=dict)  # the site's extract options
 
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RawPage:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
     def encode(self, body: bytes) -> dict[str, bytes | str]:
         """The Redis hash under :func:`raw_page_key`: ``meta`` JSON and the zlib-compressed body."""
@@ -58,7 +66,7 @@ class RawPage:
 
 
 @dataclasses.dataclass
-class Article:
+class Article(JsonMessage):
     """An article as it moves through extract → translate → store (JSON on the wire)."""
 
     url: str
@@ -79,33 +87,18 @@ class Article:
     status_reason: str | None = None
     extraction: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Article:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
 
 @dataclasses.dataclass(frozen=True)
-class ExtractMessage:
+class ExtractMessage(JsonMessage):
     """The ``extract`` task's message: where the raw page waits, and what it is (for logs)."""
 
     raw_key: str
     url: str
     site: str
 
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ExtractMessage:
-        return cls(raw_key=data["raw_key"], url=data["url"], site=data["site"])
-
 
 @dataclasses.dataclass(frozen=True)
-class FailureMessage:
+class FailureMessage(JsonMessage):
     """A failure to record in ``failures``: ``payload`` is the message that replays it."""
 
     url: str
@@ -116,10 +109,3 @@ class FailureMessage:
     raw_key: str | None = None
     payload: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FailureMessage:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})

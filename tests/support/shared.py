@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+# One lookup for tests and benches alike ($TRANSCRAWL_SHARED, else ../shared beside the checkout).
+from transcrawl.localweb.corpusweb import shared_dir as shared_path
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-def shared_path() -> Path | None:
-    """``$TRANSCRAWL_SHARED``, else ``../shared`` beside the checkout; None when that folder is absent."""
-    folder = Path(os.environ.get("TRANSCRAWL_SHARED") or REPO.parent / "shared")
-    return folder if folder.is_dir() else None
+__all__ = ["REPO", "shared_path"]
