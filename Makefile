@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-unit test-integration test-chaos typecheck bench install
+.PHONY: demo test test-unit test-integration test-chaos typecheck bench install browser
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,18 +16,29 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The reader page's browser test drives Debian's Chromium through its ChromeDriver (emoji font for
+# the country flags). Installed once, with apt-get (as root, or with sudo where it asks no password).
+/usr/bin/chromedriver:
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo "sudo -n" ); \
+	$$SUDO apt-get install -y -q chromium chromium-driver fonts-noto-color-emoji >/dev/null 2>&1 || \
+	{ $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q chromium chromium-driver fonts-noto-color-emoji >/dev/null; } || \
+	echo "could not install chromium and chromium-driver: the browser test will skip"
+
+browser: /usr/bin/chromedriver
+
 demo: $(BIN)/.installed
 	$(BIN)/transcrawl demo
 
-test: typecheck
+test: typecheck browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 typecheck: $(BIN)/.installed
 	$(BIN)/python -m mypy
 
-test-unit test-integration test-chaos: test-%: $(BIN)/.installed
+test-unit test-integration test-chaos: test-%: $(BIN)/.installed browser
 	$(BIN)/python -m pytest tests/$* $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/translate.py
+	$(BIN)/python bench/pipeline.py

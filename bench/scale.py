@@ -105,7 +105,7 @@ def run(settings: Settings, label: str, pages: list[tuple[str, str, bytes]], log
     client = redis.Redis.from_url(settings.redis_url or "")
     client.flushdb()
     with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
-        conn.execute("TRUNCATE articles, failures")
+        conn.execute("TRUNCATE articles, failures, stories CASCADE")
     hosts = RUNS[label]
     sender = producer(settings.redis_url or "")
     procs = start_workers(settings, hosts, log_dir)

@@ -12,16 +12,14 @@
         └── Poison            workers: the message killed its worker process at every delivery
 
 Libraries raise their own errors; :func:`is_transient` is the one place that says which of them
-mean "try again later" (:data:`TRANSIENT_LIBRARY_ERRORS`), so a stage need not wrap every call.
+mean "try again later" (:func:`transient_library_errors`), so a stage need not wrap every call.
 Any other exception is a bug: retried a few times, then recorded with its type as the reason.
 Each ``reason`` is a short word stored in ``failures.reason``: part of the database contract.
 """
 
 from __future__ import annotations
 
-import kombu.exceptions
-import psycopg
-import redis
+from functools import cache
 
 
 class TranscrawlError(Exception):
@@ -48,18 +46,29 @@ class PermanentError(TranscrawlError):
     reason = "permanent"
 
 
-TRANSIENT_LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
-    psycopg.OperationalError,  # includes AdminShutdown (Postgres restarting) and PoolTimeout
-    redis.ConnectionError,
-    redis.TimeoutError,
-    kombu.exceptions.OperationalError,  # sending the next task failed: the broker is unreachable
-    ConnectionError,
-    TimeoutError,
-)
+@cache
+def transient_library_errors() -> tuple[type[BaseException], ...]:
+    """The library errors that mean "try again later".
+
+    Imported on first use, not with this module: every stage imports the error tree, and
+    ``transcrawl extract`` on files would otherwise load the database and broker clients for nothing.
+    """
+    import kombu.exceptions
+    import psycopg
+    import redis
+
+    return (
+        psycopg.OperationalError,  # includes AdminShutdown (Postgres restarting) and PoolTimeout
+        redis.ConnectionError,
+        redis.TimeoutError,
+        kombu.exceptions.OperationalError,  # sending the next task failed: the broker is unreachable
+        ConnectionError,
+        TimeoutError,
+    )
 
 
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` deserves a retry: a :class:`TransientError`, or a library's network error."""
     if isinstance(exc, PermanentError):
         return False
-    return isinstance(exc, (TransientError, *TRANSIENT_LIBRARY_ERRORS))
+    return isinstance(exc, (TransientError, *transient_library_errors()))

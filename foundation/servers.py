@@ -114,10 +114,26 @@ def wait_for_redis(url: str, process: subprocess.Popen[bytes] | None = None, tim
             client.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def free_port(count: int = 1) -> int:
+    """A free TCP port on 127.0.0.1; with ``count``, the first of that many consecutive free ones.
+
+    A worker serves metrics on its port and its translate node on the next: an ephemeral port
+    from the kernel says nothing about its neighbour (a client socket may hold it), so the
+    neighbours are held too before the first is given out.
+    """
+    for _ in range(200):
+        with contextlib.ExitStack() as held:
+            first = held.enter_context(socket.socket())
+            first.bind(("127.0.0.1", 0))
+            port = int(first.getsockname()[1])
+            try:
+                for offset in range(1, count):
+                    neighbour = held.enter_context(socket.socket())
+                    neighbour.bind(("0.0.0.0", port + offset))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def child_env(settings: Settings) -> dict[str, str]:

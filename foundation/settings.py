@@ -11,6 +11,9 @@ from typing import Any
 from foundation import __version__
 
 PREFIX = "TRANSCRAWL_"
+# Argos Translate's package index: a JSON list of entries (code, from_code, to_code,
+# package_version, links; a sha256 where the index gives one).
+ARGOS_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
 
 # Every setting with its environment variable and default; deploy/env.example mirrors this table.
 _FIELDS_HELP = {
@@ -39,10 +42,17 @@ _FIELDS_HELP = {
     "beam_size": "beam size for translation",
     "intra_threads": "CTranslate2 threads per translation (0 = the usable cores shared among inter_threads)",
     "inter_threads": "parallel translations per model (0 = auto: one per core, at most 16, on CPU; 1 on GPU)",
-    "max_batch_tokens": "source tokens in flight per model at beam 2, shared by its replicas (0 = auto: 1024 per replica on CPU, 8192 on GPU)",
-    "models_loaded_max": "language pairs kept loaded per worker process (LRU)",
+    "max_batch_tokens": "source tokens in flight per model at beam 2, shared by its replicas (0 = auto: 1024 per replica on CPU, 32768 on GPU)",
+    "translate_batch_tokens": "source tokens a translate worker gathers from many articles into one engine round (0 = auto: 8 x max_batch_tokens)",
+    "translate_batch_wait_ms": "longest an article waits for its round to fill before the round starts anyway (ms)",
+    "translate_concurrency": "articles a translate worker holds at once, i.e. messages it reserves (0 = auto: enough to fill two rounds)",
+    "models_index_url": "package index `transcrawl models install NAME` looks NAME up in (Argos index format; an http(s) or file URL)",
+    "models_prefer": "route preferences, first match wins: `LANGS=CHOICE` rules split by `;`, CHOICE being pair, multilingual or an installed model's name or folder, LANGS comma-separated codes (none: every language); empty = a pair model before a multilingual one",
+    "models_loaded_max": "models kept loaded per worker process at most (LRU), whatever their size",
+    "models_loaded_bytes": "bytes of model files kept loaded per worker process (LRU; the model in use is always kept; 0 = no byte bound)",
     "task_soft_time_limit": "seconds before a task is asked to stop",
     "task_time_limit": "seconds before a task is killed",
+    "orphan_sweep_seconds": "seconds between a worker's looks for raw pages whose message was lost (sent to extract again; one worker at a time; 0 = never)",
     "max_deliveries": "deliveries of one message before it is recorded as poison (a page that kills its worker; 0 = no limit)",
     "release": "release tag for Sentry events (default: transcrawl@<version>)",
     "metrics_port": "port of a worker's Prometheus /metrics endpoint (0 = off)",
@@ -55,6 +65,10 @@ _FIELDS_HELP = {
     "scheduler_tick": "seconds between two looks of the scheduler at which sites are due",
     "scheduler_batch": "most sites one crawl process crawls",
     "scheduler_processes": "most crawl processes the scheduler runs at once",
+    "reader_database_url": "Postgres URL `transcrawl serve` logs in with, a member of transcrawl_reader (unset: database_url, migrated first)",
+    "api_statement_timeout_ms": "longest one read API query may run before Postgres cancels it (ms)",
+    "api_pool_size": "database connections per serve process",
+    "story_window_hours": "an article joins only stories with an article within this many hours of its own",
 }
 
 
@@ -89,10 +103,18 @@ class Settings:
     intra_threads: int = 0
     inter_threads: int = 0
     max_batch_tokens: int = 0
+    translate_batch_tokens: int = 0
+    translate_batch_wait_ms: int = 300
+    translate_concurrency: int = 0
+    models_index_url: str = ARGOS_INDEX_URL
+    models_prefer: str = ""
     models_loaded_max: int = 3
+    # A 600M-parameter multilingual model in int8 is ~0.6 GB of files, an OPUS-MT pair ~80 MB.
+    models_loaded_bytes: int = 2 * 1024**3
     task_soft_time_limit: int = 540
     task_time_limit: int = 600
     max_deliveries: int = 3
+    orphan_sweep_seconds: int = 300
     metrics_port: int = 0
     concurrent_requests: int = 32
     download_timeout: float = 30.0
@@ -103,6 +125,10 @@ class Settings:
     scheduler_tick: int = 30
     scheduler_batch: int = 25
     scheduler_processes: int = 2
+    reader_database_url: str | None = None
+    api_statement_timeout_ms: int = 2000
+    api_pool_size: int = 8
+    story_window_hours: int = 72
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -57,6 +57,11 @@ def deliveries_key(message_id: str) -> str:
     return f"{KEY_PREFIX}deliveries:{message_id}"
 
 
+def held_key(node: str) -> str:
+    """Hash of the deliveries a supervised translate node holds: delivery tag -> task id."""
+    return f"{KEY_PREFIX}held:{node}"
+
+
 def stats_key(name: str) -> str:
     """Hash of counters kept by one component (``crawler``, …)."""
     return f"{KEY_PREFIX}stats:{name}"

@@ -3,6 +3,7 @@
     RawPage         the crawler's fetched page, kept in Redis under a claim-check key
     ExtractMessage  crawler → ``extract``: the claim check, never the page itself
     Article         ``extract`` → ``translate`` → ``store``
+    GroupMessage    ``store`` → ``group``: the URL of an article stored with something to group by
     FailureMessage  any stage → ``record_failure``: what failed, why, and what replays it
 
 Who sends which message to whom is ``schemas.pipeline``; the Redis keys are ``schemas.keys``.
@@ -86,6 +87,11 @@ class Article(JsonMessage):
     status: str = ArticleStatus.PENDING
     status_reason: str | None = None
     extraction: dict[str, Any] = dataclasses.field(default_factory=dict)
+    image_url: str | None = None  # the lead image, absolute, its largest size
+    image_caption: str | None = None
+    image_credit: str | None = None
+    description: str | None = None  # the standfirst, original language
+    description_en: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +99,14 @@ class ExtractMessage(JsonMessage):
     """The ``extract`` task's message: where the raw page waits, and what it is (for logs)."""
 
     raw_key: str
+    url: str
+    site: str
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupMessage(JsonMessage):
+    """``store`` → ``group``: which stored article to group (its row is the source of truth)."""
+
     url: str
     site: str
 

@@ -80,7 +80,7 @@ def settings(servers: Settings, tmp_path: Path) -> Settings:
 def clean_state(servers: Settings) -> Iterator[None]:
     """Empty tables and Redis before a test that counts rows or keys."""
     with psycopg.connect(servers.database_url or "", autocommit=True) as conn:
-        conn.execute("TRUNCATE articles, failures, sites RESTART IDENTITY")
+        conn.execute("TRUNCATE articles, failures, sites, stories RESTART IDENTITY CASCADE")
     client = redis.Redis.from_url(servers.redis_url or "")
     client.flushdb()
     client.close()

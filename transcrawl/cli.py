@@ -21,10 +21,10 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Settings.from_env()
 
 
-def _servers(settings: Settings, *, postgres: bool = True) -> Any:
+def _servers(settings: Settings, *, postgres: bool = True, redis_server: bool = True) -> Any:
     from foundation.servers import ensure_servers
 
-    servers = ensure_servers(settings, postgres=postgres)
+    servers = ensure_servers(settings, postgres=postgres, redis_server=redis_server)
     for name in servers.started:
         click.echo(f"started embedded {name}", err=True)
     return servers
@@ -33,12 +33,14 @@ def _servers(settings: Settings, *, postgres: bool = True) -> Any:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON summary line on stdout.")
 @click.option("--timeout", default=900, show_default=True, help="Seconds to wait for the pipeline.")
+@click.option("--serve", is_flag=True, help="Keep the reader page running at the end (Ctrl-C stops it).")
+@click.option("--port", default=8000, show_default=True, help="Port of the reader page (a free one if taken).")
 @click.pass_obj
-def demo(settings: Settings, as_json: bool, timeout: int) -> None:
-    """Crawl a bundled sample news web, extract, translate and store it; then summarise."""
+def demo(settings: Settings, as_json: bool, timeout: int, serve: bool, port: int) -> None:
+    """Crawl a bundled sample news web, extract, translate and store it; summarise; show the reader page."""
     from transcrawl.demo import run_demo
 
-    summary = run_demo(settings, as_json=as_json, timeout=timeout)
+    summary = run_demo(settings, as_json=as_json, timeout=timeout, serve=serve, port=port)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     if summary.get("error"):
@@ -82,22 +84,51 @@ def crawl(settings: Settings, site_ids: tuple[str, ...], registry: Path | None, 
 
 @main.command()
 @click.option("--queues", "-Q", default=",".join(DEFAULT_WORKER_QUEUES), show_default=True)
-@click.option("--concurrency", "-c", type=int, default=None, help="Processes (default: CPU count).")
-@click.option("--hostname", "-n", default=None, help="Node name, e.g. translate1@%h.")
-@click.option("--pool", default="prefork", show_default=True)
+@click.option("--concurrency", "-c", type=int, default=None,
+              help="Pool size: processes of the extract/store node (default: CPU count). A translate "
+                   "node's pool holds one article a thread (default: TRANSCRAWL_TRANSLATE_CONCURRENCY); "
+                   "-c sets it only for a worker of translate queues alone.")
+@click.option("--hostname", "-n", default=None, help="Node name, e.g. worker1@%h (the translate node "
+                                                     "beside it is worker1-translate@%h).")
+@click.option("--pool", default=None, help="Celery pool (default: prefork for extract/store, threads "
+                                           "for the translate node).")
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option("--languages", default=None,
               help="Translate only these source languages (e.g. zh,de): consume their dedicated "
                    "queues (translate.zh, …) instead of the general translate queue.")
 @click.option("--metrics-port", type=int, default=None,
-              help="Serve Prometheus /metrics on this port (default: TRANSCRAWL_METRICS_PORT; 0 = off).")
+              help="Serve Prometheus /metrics on this port (default: TRANSCRAWL_METRICS_PORT; 0 = off; "
+                   "the translate node serves on the next port).")
+@click.option("--held-by-supervisor", is_flag=True, hidden=True,
+              help="Internal: a translate node started by `transcrawl worker` records what it holds.")
 @click.pass_obj
 def worker(settings: Settings, queues: str, concurrency: int | None, hostname: str | None,
-           pool: str, loglevel: str, languages: str | None, metrics_port: int | None) -> None:
-    """Run a Celery worker for the pipeline's queues (TRANSCRAWL_LOG_JSON=1: JSON log lines)."""
-    if metrics_port is not None:
-        import dataclasses
+           pool: str | None, loglevel: str, languages: str | None, metrics_port: int | None,
+           held_by_supervisor: bool) -> None:
+    """Run the pipeline's Celery workers (TRANSCRAWL_LOG_JSON=1: JSON log lines).
 
+    Extract and store run in a prefork node in this process; translate queues in a translate node
+    (one process, many threads, articles batched into shared engine rounds), started beside it as a
+    child process and restarted if it dies. See transcrawl/nodes.py.
+    """
+    import dataclasses
+
+    from transcrawl.nodes import (
+        HeldDeliveries,
+        TranslateNode,
+        limit_malloc_arenas,
+        node_name,
+        split_queues,
+        translate_hostname,
+    )
+
+    from workers.translate.routes import preferences
+
+    try:
+        preferences(settings.models_prefer)  # malformed: refuse to start, not fail every article
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if metrics_port is not None:
         settings = dataclasses.replace(settings, metrics_port=metrics_port)
     servers = _servers(settings)
     _migrate(servers.settings)
@@ -105,20 +136,56 @@ def worker(settings: Settings, queues: str, concurrency: int | None, hostname: s
 
     configure(servers.settings)
     wanted = [lang.strip() for lang in (languages or "").split(",") if lang.strip()]
-    queues = ",".join(worker_queues([q for q in queues.split(",") if q], wanted))
+    stage_queues, translate_queues = split_queues(worker_queues([q for q in queues.split(",") if q], wanted))
     if wanted:
         from workers.routing import keep_advertising
 
         keep_advertising(servers.settings.redis_url or "", wanted)
-    argv = ["worker", "-Q", queues, "--pool", pool, "--loglevel", loglevel, "--without-gossip",
-            "--without-mingle"]
+    click.echo(f"worker on redis {redact_url(servers.settings.redis_url)}, "
+               f"postgres {redact_url(servers.settings.database_url)}", err=True)
+    common = ["--loglevel", loglevel, "--without-gossip", "--without-mingle"]
+    if not stage_queues:  # a translate worker only (a GPU box): this process is the translate node
+        limit_malloc_arenas()
+        if held_by_supervisor and hostname:
+            from schemas.pipeline import visibility_timeout
+
+            HeldDeliveries(servers.settings.redis_url or "", node_name(["--hostname", hostname]),
+                           visibility_timeout(servers.settings.task_time_limit)).record()
+        app.worker_main(["worker", "-Q", ",".join(translate_queues),
+                         *_translate_pool(servers.settings, pool, concurrency), *common,
+                         *(["--hostname", hostname] if hostname else [])])
+        return
+    node = None
+    if translate_queues:
+        node = TranslateNode(servers.settings, ["-Q", ",".join(translate_queues), "--loglevel", loglevel,
+                                                "--hostname", translate_hostname(hostname)])
+        node.start()
+    from workers.orphans import Sweeper
+
+    # Messages a killed worker had popped but not yet recorded are lost to kombu; their raw pages
+    # are not (workers/orphans.py). Stage nodes sweep for them; translate-only boxes need no Postgres.
+    sweeper = Sweeper(servers.settings, node_name(["--hostname", hostname]) if hostname else node_name([]))
+    sweeper.start()
+    argv = ["worker", "-Q", ",".join(stage_queues), "--pool", pool or "prefork", *common]
     if concurrency:
         argv += ["--concurrency", str(concurrency)]
     if hostname:
         argv += ["--hostname", hostname]
-    click.echo(f"worker on redis {redact_url(servers.settings.redis_url)}, "
-               f"postgres {redact_url(servers.settings.database_url)}", err=True)
-    app.worker_main(argv)
+    try:
+        app.worker_main(argv)
+    finally:
+        sweeper.stop()
+        if node is not None:
+            node.stop()
+
+
+def _translate_pool(settings: Settings, pool: str | None, concurrency: int | None) -> list[str]:
+    """Celery options of a translate node: threads, as many as the articles it may hold."""
+    from workers.translate.loading import choose_device, choose_translate_concurrency
+
+    if not concurrency:
+        concurrency = choose_translate_concurrency(settings, choose_device(settings)[0])
+    return ["--pool", pool or "threads", "--concurrency", str(concurrency)]
 
 
 @main.group()
@@ -158,6 +225,27 @@ def status(settings: Settings, as_json: bool) -> None:
     from transcrawl.render import print_status
 
     print_status(info)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", "processes", default=1, show_default=True, help="Server processes.")
+@click.option("--log-level", default="info", show_default=True)
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, processes: int, log_level: str) -> None:
+    """The reader service: read API (/v1), feeds and the reader page at /, read-only."""
+    from readers.serve import run_server
+
+    if settings.reader_database_url:
+        database_url = settings.reader_database_url
+    else:  # the owner's URL (embedded or not): bring its schema up to date, then read as the reader
+        servers = _servers(settings, redis_server=False)  # the reader service never talks to Redis
+        _migrate(servers.settings)
+        database_url = servers.settings.database_url or ""
+    click.echo(f"reader service on http://{host}:{port}/ (API /v1, feeds /feeds, "
+               f"postgres {redact_url(database_url)})", err=True)
+    run_server(settings, database_url, host=host, port=port, processes=processes, log_level=log_level)
 
 
 @main.command()
@@ -209,11 +297,23 @@ def models() -> None:
 @click.option("--target-lang", default=None, help="Target language, for a bare CTranslate2 folder.")
 @click.pass_obj
 def models_install(settings: Settings, source: str, source_lang: str | None, target_lang: str | None) -> None:
-    """Install SOURCE: an .argosmodel file or URL, a CTranslate2 folder, or a pair such as zh-en."""
+    """Install SOURCE: an archive (.argosmodel, .zip, .tar.gz) or its URL, a CTranslate2 folder, or a
+    name in TRANSCRAWL_MODELS_INDEX_URL's index (a pair such as zh-en, or a code such as translate-zh_en)."""
     from workers.translate import install_model
 
-    model = install_model(source, settings.models_path, source_lang=source_lang, target_lang=target_lang)
-    click.echo(f"installed {model.source}→{model.target} ({model.name}) in {model.path}")
+    from workers.translate.families import get, licence_note
+
+    try:
+        model = install_model(source, settings.models_path, source_lang=source_lang, target_lang=target_lang,
+                              index_url=settings.models_index_url)
+    except (OSError, ValueError, LookupError) as exc:
+        raise click.ClickException(f"{exc} (installed models are unchanged)") from exc
+    if model.multilingual:
+        click.echo(f"installed {get(model.family).title} {model.name}: {len(model.languages)} languages "
+                   f"→{model.target}, in {model.path}")
+    else:
+        click.echo(f"installed {model.source}→{model.target} ({model.name}) in {model.path}")
+    click.echo(f"licence: {licence_note(model.licence)}")
     if model.credit:
         click.echo(f"credit: {model.credit}")
 
@@ -225,15 +325,46 @@ def models_list(settings: Settings, as_json: bool) -> None:
     """Installed models, one language pair per line."""
     from workers.translate import list_models
 
+    from workers.translate.families import licence_note, non_commercial
+
     found = list_models(settings.models_path)
     if as_json:
-        click.echo(json.dumps([{"source": m.source, "target": m.target, "name": m.name,
-                                "path": str(m.path)} for m in found]))
+        click.echo(json.dumps([{"source": m.source, "target": m.target, "name": m.name, "family": m.family,
+                                "licence": m.licence, "commercial_use_forbidden": non_commercial(m.licence),
+                                "languages": list(m.languages), "path": str(m.path)} for m in found]))
         return
     if not found:
         click.echo(f"no models in {settings.models_path}; try `transcrawl models install zh-en`")
     for m in found:
-        click.echo(f"{m.source}-{m.target}\t{m.name}\t{m.path}")
+        pair = f"mul({len(m.languages)})-{m.target}" if m.multilingual else f"{m.source}-{m.target}"
+        click.echo(f"{pair}\t{m.name}\t{m.family}\t{licence_note(m.licence)}\t{m.path}")
+
+
+@models.command("coverage")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--registry", type=click.Path(path_type=Path), help="Registry file or folder.")
+@click.pass_obj
+def models_coverage(settings: Settings, as_json: bool, registry: Path | None) -> None:
+    """Every registry language, its number of sites and its route to English (or how to get one)."""
+    from collections import Counter
+
+    from crawler import registry as reg
+    from workers.translate.routes import coverage
+
+    counts = Counter(site.language for site in reg.load(registry or settings.sites))
+    try:
+        rows = coverage(settings.models_path, counts, prefer=settings.models_prefer)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps([row.as_json() for row in rows], ensure_ascii=False))
+        return
+    for row in rows:
+        where = row.route.describe() if row.route else f"none: {row.hint}"
+        click.echo(f"{row.language}\t{row.sites:3d} site(s)\t{row.name}\t{where}")
+    missing = [row for row in rows if row.route is None]
+    click.echo(f"{len(rows) - len(missing)} of {len(rows)} languages have a route; "
+               f"{sum(r.sites for r in missing)} site(s) wait for one")
 
 
 @main.group()

@@ -28,8 +28,13 @@ from workers import store
 ZH_MODEL_FILE = "translate-zh_en-1_9.argosmodel"
 
 
-def run_demo(settings: Settings, *, as_json: bool = False, timeout: int = 900) -> dict[str, Any]:
-    """Run everything, return the summary (also printed as a table)."""
+def run_demo(settings: Settings, *, as_json: bool = False, timeout: int = 900, serve: bool = False,
+             port: int = 8000) -> dict[str, Any]:
+    """Run everything, return the summary (also printed as a table).
+
+    It ends by starting the reader service over what it stored and saying where the reader page
+    is; ``serve`` keeps that service (and the embedded servers) running until interrupted.
+    """
     from transcrawl.localweb.newsweb import NewsWeb
     from transcrawl.localweb.sampleweb import sample_sites
 
@@ -57,7 +62,18 @@ def run_demo(settings: Settings, *, as_json: bool = False, timeout: int = 900) -
             reports = _crawl(settings, sites, workdir, console)
             _wait_for_pipeline(settings, reports, started, timeout, console)
             summary = _summary(settings, sites, reports, started)
-        _print_summary(summary, settings, sites, console)
+            _print_summary(summary, settings, sites, console)
+            # The sample sites stay up while the reader page runs: its images are theirs.
+            reader = _start_reader(settings, workdir, port)
+            summary["reader"] = _check_reader(reader, summary, console)
+            if serve and not summary["reader"].get("error"):
+                console.print(f"[bold]reader page: {summary['reader']['url']}[/bold] (Ctrl-C stops it)")
+                with contextlib.suppress(KeyboardInterrupt):
+                    reader.process.wait()
+            else:
+                console.print(f"reader page was at {summary['reader']['url']} — "
+                              "`transcrawl demo --serve` keeps it running")
+            reader.stop()
         return summary
     finally:
         if worker is not None:
@@ -77,7 +93,8 @@ def ensure_zh_model(settings: Settings, console: Console) -> None:
         return
     local = _shared_model()
     with console.status("installing the zh→en model (OPUS-MT, CC-BY 4.0)…"):
-        model = install_model(str(local) if local else "zh-en", settings.models_path)
+        model = install_model(str(local) if local else "zh-en", settings.models_path,
+                              index_url=settings.models_index_url)
     console.print(f"installed {model.name} in {model.path}")
 
 
@@ -107,6 +124,59 @@ def _start_worker(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "transcrawl.cli", "worker", "--concurrency", "2", "--loglevel", "WARNING"],
         env=child_env(settings), stdout=log, stderr=subprocess.STDOUT,
     )
+
+
+class _Reader:
+    """``transcrawl serve`` over the demo's database, in a subprocess."""
+
+    def __init__(self, settings: Settings, workdir: Path, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/"
+        self.log = workdir / "serve.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "transcrawl.cli", "serve", "--port", str(port), "--log-level", "warning"],
+                env=child_env(settings), stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _start_reader(settings: Settings, workdir: Path, port: int) -> _Reader:
+    import socket
+
+    with socket.socket() as sock:  # the asked-for port, or any free one if it is taken
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    return _Reader(settings, workdir, port)
+
+
+def _check_reader(reader: _Reader, summary: dict[str, Any], console: Console) -> dict[str, Any]:
+    """Wait for the reader service and check that it lists what the demo stored."""
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and reader.process.poll() is None:
+        try:
+            listed = httpx.get(reader.url + "v1/articles", params={"limit": 100}, timeout=5)
+            page = httpx.get(reader.url, timeout=5)
+            if listed.status_code == 200 and page.status_code == 200:
+                count = len(listed.json()["articles"])
+                console.print(f"reader service: {count} readable articles at {reader.url}v1/articles")
+                return {"url": reader.url, "articles_listed": count}
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    tail = reader.log.read_text(errors="replace")[-2000:]
+    console.print(f"[red]the reader service did not come up[/red]\n{tail}")
+    summary["error"] = "reader service did not start"
+    return {"url": reader.url, "error": tail}
 
 
 def _crawl(settings: Settings, sites: list[reg.Site], workdir: Path, console: Console) -> list[SiteReport]:

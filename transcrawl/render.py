@@ -60,6 +60,15 @@ def print_status(info: dict[str, Any], console: Console | None = None) -> None:
         for h in info["disabled_sites"]:
             flagged.add_row(h["site"], str(h["bad_runs"]), h["disabled_reason"] or "")
         console.print(flagged)
+    missing = info.get("without_route") or []
+    if missing:
+        table = Table(title=f"Languages without a route to English ({len(missing)}; `transcrawl models coverage`)",
+                      box=box.SIMPLE)
+        for column in ("language", "sites", "install"):
+            table.add_column(column, overflow="fold")
+        for entry in missing:
+            table.add_row(f"{entry['language']} ({entry['name']})", str(entry["sites"]), entry["install"] or "")
+        console.print(table)
     reasons = info.get("failures_by_reason", [])
     if reasons:
         top = Table(title=f"Top failure reasons ({info.get('failures', 0)} open)", box=box.SIMPLE)

@@ -74,6 +74,18 @@ def last_day(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     return {"articles": sum(by_status.values()), "by_status": by_status, "by_language": by_language}
 
 
+def without_route(settings: Settings) -> list[dict[str, Any]]:
+    """Registry languages no installed model translates (their articles wait untranslated)."""
+    from collections import Counter
+
+    from crawler import registry
+    from workers.translate.routes import coverage
+
+    counts = Counter(site.language for site in registry.load(settings.sites))
+    return [{"language": row.language, "name": row.name, "sites": row.sites, "install": row.hint}
+            for row in coverage(settings.models_path, counts) if row.route is None]
+
+
 def gather(settings: Settings, *, ping_timeout: float = 1.0) -> dict[str, Any]:
     """Everything for the status screen, as one JSON-able dict."""
     assert settings.redis_url and settings.database_url
@@ -92,6 +104,7 @@ def gather(settings: Settings, *, ping_timeout: float = 1.0) -> dict[str, Any]:
     finally:
         client.close()
     result["workers"] = workers_alive(settings, ping_timeout)
+    result["without_route"] = without_route(settings)
     with psycopg.connect(settings.database_url) as conn:
         result.update(store.summary(conn))
         result["last_24h"] = last_day(conn)

@@ -30,6 +30,7 @@ from foundation.settings import Settings
 from schemas.pipeline import DedicatedLanguages
 
 if TYPE_CHECKING:
+    from workers.translate.batcher import Batcher
     from workers.translate.engine import Translator
 
 
@@ -46,6 +47,7 @@ class WorkerContext:
     dedicated: DedicatedLanguages  # languages with live dedicated translate workers (routing)
     _pool: ConnectionPool[psycopg.Connection[Any]] | None = None
     _translator: Translator | None = None
+    _batcher: Batcher | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @classmethod
@@ -82,6 +84,31 @@ class WorkerContext:
 
                 self._translator = Translator(self.settings)
             return self._translator
+
+    def batcher(self) -> Batcher:
+        """This process's batcher: the translate tasks of all its threads share its rounds."""
+        translator = self.translator()
+        with self._lock:
+            if self._batcher is None:
+                from workers import deliveries, metrics
+                from workers.translate.batcher import Batcher
+                from workers.translate.loading import choose_round_tokens
+
+                settings = self.settings
+
+                def count(keys: list[str]) -> list[int]:
+                    return deliveries.enter(self.redis, keys, max_deliveries=settings.max_deliveries,
+                                            task_time_limit=settings.task_time_limit)
+
+                self._batcher = Batcher(
+                    translator, budget_tokens=choose_round_tokens(settings, translator.device()[0]),
+                    max_wait=settings.translate_batch_wait_ms / 1000, count_deliveries=count,
+                    max_deliveries=settings.max_deliveries, on_round=metrics.on_round)
+            return self._batcher
+
+    @property
+    def loaded_batcher(self) -> Batcher | None:
+        return self._batcher
 
     @property
     def loaded_translator(self) -> Translator | None:

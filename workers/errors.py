@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from foundation.errors import (
-    TRANSIENT_LIBRARY_ERRORS,
     PermanentError,
     TranscrawlError,
     TransientError,
     is_transient,
+    transient_library_errors,
 )
 
 __all__ = [
-    "TRANSIENT_LIBRARY_ERRORS",
     "BadPage",
     "ModelNotInstalled",
+    "NotStored",
     "PermanentError",
     "Poison",
     "RawPageMissing",
@@ -21,6 +21,7 @@ __all__ = [
     "TransientError",
     "TranslationFailed",
     "is_transient",
+    "transient_library_errors",
 ]
 
 
@@ -36,6 +37,12 @@ class BadPage(PermanentError):
     reason = "bad_page"
 
 
+class NotStored(PermanentError):
+    """The article a message names is not in Postgres (never stored, or deleted since)."""
+
+    reason = "not_stored"
+
+
 class TranslationFailed(PermanentError):
     reason = "translation_failed"
 
@@ -49,10 +56,10 @@ class ModelNotInstalled(PermanentError):
 
     reason = "no_model"
 
-    def __init__(self, source: str, target: str = "en") -> None:
+    def __init__(self, source: str, target: str = "en", hint: str | None = None) -> None:
         super().__init__(
             f"no model installed for {source}→{target}; "
-            f"run `transcrawl models install {source}-{target}`"
+            f"run {hint or f'`transcrawl models install {source}-{target}`'}"
         )
         self.source, self.target = source, target
 

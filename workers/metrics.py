@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -35,7 +36,9 @@ ENV_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 _metrics: dict[str, Any] = {}
-_running: dict[str, Any] = {}  # the task now running in this pool process
+# The task now running in this thread: one per pool process in prefork, one per task in the
+# translate node's threads.
+_local = threading.local()
 _created: dict[str, str] = {}
 
 
@@ -74,7 +77,12 @@ def serve(settings: Settings) -> Any:
     registry = CollectorRegistry()
     MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     registry.register(RedisCollector(settings.redis_url))
-    server, _thread = start_http_server(settings.metrics_port, registry=registry)
+    try:
+        server, _thread = start_http_server(settings.metrics_port, registry=registry)
+    except OSError as exc:  # the worker still works; its operator must see why there are no metrics
+        log.error("metrics: cannot serve on :%d (%s); this worker runs without /metrics",
+                  settings.metrics_port, exc)
+        return None
     log.info("metrics on :%d/metrics (files in %s)", settings.metrics_port, os.environ[ENV_DIR])
     return server
 
@@ -109,6 +117,16 @@ def _m() -> dict[str, Any]:
                              ["stage", "reason"]),
             tokens=Counter("transcrawl_translate_tokens", "Target tokens produced by translation",
                            ["source"]),
+            round_articles=Histogram("transcrawl_translate_round_articles",
+                                     "Articles translated together in one engine round", ["source"],
+                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512)),
+            round_tokens=Histogram("transcrawl_translate_round_source_tokens",
+                                   "Source tokens of one engine round", ["source"],
+                                   buckets=(64, 256, 1024, 4096, 16384, 65536, 262144)),
+            orphans=Counter("transcrawl_orphans_settled",
+                            "What the orphan sweep settled: raw pages requeued (their message was lost) or "
+                            "spent (stored, claim check deleted), articles sent to group again",
+                            ["outcome"]),
             translate_seconds=Histogram("transcrawl_translate_duration_seconds",
                                         "Run time of translate tasks, by source language", ["source"],
                                         buckets=DURATION_BUCKETS),
@@ -121,14 +139,13 @@ def _m() -> dict[str, Any]:
 
 def on_prerun(task_id: str, task: Any, args: Any, **_: Any) -> None:
     message = _message(args)
-    _running.clear()
-    _running.update(start=time.perf_counter(), failed=False, tokens=_translator_tokens(),
-                    source=message.get("language") or "unknown")
+    _local.running = {"start": time.perf_counter(), "failed": False,
+                      "source": message.get("language") or "unknown"}
 
 
 def on_postrun(task: Any, state: str | None, args: Any, **_: Any) -> None:
-    running = dict(_running)
-    _running.clear()
+    running: dict[str, Any] = getattr(_local, "running", None) or {}
+    _local.running = None
     if not enabled() or "start" not in running:
         return
     m, name = _m(), task.name
@@ -142,9 +159,27 @@ def on_postrun(task: Any, state: str | None, args: Any, **_: Any) -> None:
     if name == STORE_TASK:
         m["articles"].labels(message.get("status") or "unknown", message.get("language") or "unknown").inc()
     elif name == TRANSLATE_TASK:
-        source = running["source"]
-        m["translate_seconds"].labels(source).observe(elapsed)
-        m["tokens"].labels(source).inc(max(0, _translator_tokens() - running["tokens"]))
+        m["translate_seconds"].labels(running["source"]).observe(elapsed)
+
+
+def on_round(source: str, articles: int, source_tokens: int, target_tokens: int) -> None:
+    """An engine round finished (workers/translate/batcher.py, in its own thread)."""
+    if not enabled():
+        return
+    m = _m()
+    m["tokens"].labels(source).inc(target_tokens)
+    m["round_articles"].labels(source).observe(articles)
+    m["round_tokens"].labels(source).observe(source_tokens)
+
+
+def on_orphans(requeued: int, spent: int, grouped: int) -> None:
+    """The orphan sweep (workers/orphans.py, in a worker's main process) settled what it found."""
+    if not enabled():
+        return
+    m = _m()
+    m["orphans"].labels("requeued").inc(requeued)
+    m["orphans"].labels("spent").inc(spent)
+    m["orphans"].labels("grouped").inc(grouped)
 
 
 def on_failure(sender: Any = None, exception: BaseException | None = None, **_: Any) -> None:
@@ -164,24 +199,15 @@ def on_publish(sender: str | None = None, body: Any = None, **_: Any) -> None:
         return
     failure = _message(body[0] if isinstance(body, (list, tuple)) and body else [])
     _m()["failures"].labels(failure.get("stage") or "unknown", failure.get("reason") or "unknown").inc()
-    _running["failed"] = True
+    running = getattr(_local, "running", None)
+    if running is not None:
+        running["failed"] = True
 
 
 def _message(args: Any) -> dict[str, Any]:
     if isinstance(args, (list, tuple)) and args and isinstance(args[0], dict):
         return args[0]
     return {}
-
-
-def _translator_tokens() -> int:
-    try:
-        from workers import context
-
-        ctx = context.peek()  # only read: never create a context or a translator for metrics
-        translator = ctx.loaded_translator if ctx is not None else None
-        return int(translator.stats.target_tokens) if translator is not None else 0
-    except Exception:  # metrics must never break a task
-        return 0
 
 
 class RedisCollector:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Protocol, cast
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+import psycopg
 import redis
 
-from schemas.messages import Article, ArticleStatus, ExtractMessage, RawPage
+from foundation.settings import Settings
+from schemas.messages import Article, ArticleStatus, ExtractMessage, GroupMessage, RawPage
 from schemas.pipeline import ENGLISH
 from workers.errors import ModelNotInstalled, RawPageMissing
 
+if TYPE_CHECKING:
+    from workers.grouping.stories import Grouped
+
 
 class Translates(Protocol):
-    """The translator a translate step needs (``workers.translate.Translator``, or a test double)."""
+    """What a translate step needs (``workers.translate.batcher.Batcher``, or a test double)."""
 
-    def translate_article(self, article: Article) -> Article: ...
+    def translate_article(self, article: Article, *, delivery: str | None = None,
+                          timeout: float | None = None) -> Article: ...
 
 
 def load_raw_page(client: redis.Redis, key: str) -> tuple[RawPage, bytes]:
@@ -38,21 +46,37 @@ def extract(client: redis.Redis, message: ExtractMessage) -> Article:
         title=found.title, text=found.text, authors=list(found.authors),
         published_at=found.published_at, fetched_at=page.fetched_at, raw_key=message.raw_key,
         extraction={"sources": found.sources, "flags": found.flags},
+        image_url=found.image_url, image_caption=found.image_caption,
+        image_credit=found.image_credit, description=found.description,
     )
     if article.language == ENGLISH:
         article.title_en, article.text_en = article.title, article.text
+        article.description_en = article.description
         article.status = ArticleStatus.ORIGINAL_ENGLISH
     return article
 
 
-def translate(translator: Translates, article: Article) -> Article:
-    """Article → translated Article, or the same article marked untranslated with the reason."""
+def translate(translator: Translates, article: Article, *, delivery: str | None = None,
+              timeout: float | None = None) -> Article:
+    """Article → translated Article, or the same article marked untranslated with the reason.
+
+    ``delivery`` names the message's delivery counter (poison), ``timeout`` bounds the wait.
+    """
     try:
-        return translator.translate_article(article)
+        return translator.translate_article(article, delivery=delivery, timeout=timeout)
     except ModelNotInstalled as exc:
         article.status = ArticleStatus.UNTRANSLATED
         article.status_reason = exc.detail
         return article
+
+
+def group(connect: Callable[[], AbstractContextManager[psycopg.Connection[Any]]], message: GroupMessage,
+          settings: Settings) -> Grouped:
+    """A stored article → its story (and the first copy, if it is a copy), in one transaction."""
+    from workers.grouping.stories import group_article
+
+    with connect() as conn:
+        return group_article(conn, message.url, window=timedelta(hours=settings.story_window_hours))
 
 
 def now_iso() -> str:

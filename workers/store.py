@@ -14,11 +14,12 @@ from schemas.messages import Article, FailureMessage
 _ARTICLE_COLUMNS = (
     "url", "site", "country", "language", "title", "text", "title_en", "text_en", "authors",
     "published_at", "fetched_at", "translated_at", "translation_model", "status", "status_reason",
-    "extraction",
+    "extraction", "image_url", "image_caption", "image_credit", "description", "description_en",
 )
 # Columns whose change is a real change; timestamps of a redelivered message are not compared.
 _COMPARED = ("site", "country", "language", "title", "text", "title_en", "text_en", "authors",
-             "published_at", "status", "status_reason", "extraction")
+             "published_at", "status", "status_reason", "extraction", "image_url", "image_caption",
+             "image_credit", "description", "description_en")
 
 UPSERT_ARTICLE = (
     f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}) VALUES ("

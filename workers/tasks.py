@@ -26,16 +26,16 @@ from celery.exceptions import (
 from kombu.exceptions import OperationalError as BrokerError
 
 from schemas import pipeline
-from schemas.keys import deliveries_key
-from schemas.messages import Article, ExtractMessage, FailureMessage
+from schemas.messages import Article, ExtractMessage, FailureMessage, GroupMessage
 from schemas.pipeline import (
     EXTRACT_TASK,
     FAILURE_TASK,
+    GROUP_TASK,
     RECORD_FAILURE,
     STORE_TASK,
     TRANSLATE_TASK,
 )
-from workers import context, stages, store
+from workers import context, deliveries, stages, store
 from workers.app import app
 from workers.errors import PermanentError, Poison, is_transient
 
@@ -74,18 +74,26 @@ def backoff(retries: int, base: float = 2.0, cap: float = 300.0) -> float:
     return random.uniform(0, min(cap, base * 2**retries))
 
 
-def run_with_fate(task: BoundTask, stage: str, message: dict[str, Any], step: Callable[[], T]) -> T | None:
-    """Run ``step``; on failure retry or record, so that no message ends silently."""
+def run_with_fate(task: BoundTask, stage: str, message: dict[str, Any], step: Callable[[], T], *,
+                  counted: bool = True) -> T | None:
+    """Run ``step``; on failure retry or record, so that no message ends silently.
+
+    ``counted``: count this delivery now (poison). A translate step counts its own, when its
+    article enters an engine round (``workers.translate.batcher``); the counter goes either way.
+    """
     _tag(message)
-    counter = None
+    counter = delivery_counter(task)
+    poison = False
     try:
-        counter = count_delivery(task)  # Poison when earlier deliveries all killed their process
+        if counted and counter:
+            count_delivery(counter)  # Poison when earlier deliveries all killed their process
         return step()
     except Retry:
         raise
     except SoftTimeLimitExceeded:
         fail(stage, message, "timeout", f"{stage} ran past its soft time limit")
     except PermanentError as exc:
+        poison = isinstance(exc, Poison)  # its counter stays (with a TTL) to refuse a lost ack's return
         fail(stage, message, exc.reason, exc.detail)
     except Exception as exc:
         if is_transient(exc):
@@ -96,45 +104,29 @@ def run_with_fate(task: BoundTask, stage: str, message: dict[str, Any], step: Ca
             _report(exc)
             _retry(task, stage, message, exc, MAX_UNEXPECTED_RETRIES)
     finally:
-        if counter:  # this delivery ended in a live process, whatever its fate: it was no poison
-            forget_delivery(counter)
+        if counter and not poison:  # this delivery ended in a live process: it was no poison
+            deliveries.forget(context.current().redis, counter)
     return None
 
 
-def count_delivery(task: BoundTask) -> str | None:
-    """Count this delivery of the task's message; :class:`Poison` past ``max_deliveries``.
-
-    The counter goes when a delivery ends (:func:`forget_delivery`), so what it counts are the
-    deliveries that never ended: their worker process died under them. A retry is a new message
-    with the same task id, so the key is (task id, retries). Returns the key; None when the task
-    was called directly rather than delivered.
-    """
+def delivery_counter(task: BoundTask) -> str | None:
+    """The delivery counter of the task's message (``workers.deliveries``); None when the task
+    was called directly rather than delivered, or when there is no delivery limit."""
     request = task.request
-    if not request.id:
+    if not request.id or context.current().settings.max_deliveries <= 0:
         return None
+    return deliveries.key(request.id, request.retries)
+
+
+def count_delivery(counter: str) -> None:
+    """Count this delivery; :class:`Poison` past ``max_deliveries``."""
     ctx = context.current()
     limit = ctx.settings.max_deliveries
-    if limit <= 0:
-        return None
-    key = deliveries_key(f"{request.id}:{request.retries}")
-    # Outlive the redeliveries: a worker killed outright gives its messages back only after the
-    # visibility timeout, once per delivery.
-    visibility = int(app.conf.broker_transport_options.get("visibility_timeout", 3600))
-    with ctx.redis.pipeline() as pipe:
-        pipe.incr(key)
-        pipe.expire(key, visibility * (limit + 1))
-        count, _ = pipe.execute()
-    if int(count) > limit:
-        raise Poison(f"delivered {count} times; the {int(count) - 1} before never finished "
+    [count] = deliveries.enter(ctx.redis, [counter], max_deliveries=limit,
+                               task_time_limit=ctx.settings.task_time_limit)
+    if count > limit:
+        raise Poison(f"delivered {count} times; the {count - 1} before never finished "
                      "(each killed its worker process)")
-    return key
-
-
-def forget_delivery(key: str) -> None:
-    try:
-        context.current().redis.delete(key)
-    except redis.RedisError as exc:  # the counter expires anyway
-        log.info("could not delete delivery counter %s: %s", key, exc)
 
 
 def _retry(task: BoundTask, stage: str, message: dict[str, Any], exc: Exception, limit: int) -> None:
@@ -175,11 +167,18 @@ def extract(self: Task, message: dict[str, Any]) -> None:
 
 @_task(TRANSLATE_TASK)
 def translate(self: Task, message: dict[str, Any]) -> None:
+    # Many of these run at once in a translate worker's threads; the process's batcher gathers
+    # their articles into shared engine rounds. The message is acknowledged (acks_late) only after
+    # forward() has handed the article on.
+    counter = delivery_counter(self)
+
     def step() -> None:
-        article = stages.translate(context.current().translator(), Article.from_json(message))
+        ctx = context.current()
+        article = stages.translate(ctx.batcher(), Article.from_json(message), delivery=counter,
+                                   timeout=float(ctx.settings.task_soft_time_limit))
         forward("translate", article)
 
-    run_with_fate(self, "translate", message, step)
+    run_with_fate(self, "translate", message, step, counted=False)
 
 
 @_task(STORE_TASK)
@@ -191,8 +190,23 @@ def store_article(self: Task, message: dict[str, Any]) -> None:
             store.upsert_article(conn, article)
         if article.raw_key:  # the claim check is spent only once the article is safe in Postgres
             ctx.redis.delete(article.raw_key)
+        if pipeline.needs_grouping(article):  # a redelivery sends it again: grouping is idempotent
+            pipeline.send(app, pipeline.next_hop("store", article),
+                          GroupMessage(url=article.url, site=article.site).to_json())
 
     run_with_fate(self, "store", message, step)
+
+
+@_task(GROUP_TASK)
+def group(self: Task, message: dict[str, Any]) -> None:
+    def step() -> None:
+        ctx = context.current()
+        grouped = stages.group(ctx.connection, GroupMessage.from_json(message), ctx.settings)
+        log.info("grouped %s: story %s%s", message.get("url"), grouped.story_id,
+                 " (opened)" if grouped.opened else f" (copy of {grouped.duplicate_of})"
+                 if grouped.duplicate_of else "")
+
+    run_with_fate(self, "group", message, step)
 
 
 @_task(FAILURE_TASK, max_retries=None)

@@ -36,7 +36,7 @@ def chaos_db(postgres: PrivatePostgres) -> str:
     """The private database's URL, emptied for this test."""
     url = postgres.database_url(DATABASE)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE articles, failures, sites RESTART IDENTITY")
+        conn.execute("TRUNCATE articles, failures, sites, stories RESTART IDENTITY CASCADE")
     return url
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import html
+import json
 import random
+import re
 import signal
 import time
 from pathlib import Path
@@ -21,11 +24,12 @@ import pytest
 import redis
 
 from foundation.settings import Settings
-from schemas.keys import raw_page_key
-from schemas.messages import Article, ArticleStatus
+from schemas.keys import deliveries_key, held_key, raw_page_key
+from schemas.messages import Article, ArticleStatus, RawPage
 from schemas.pipeline import (
     ALL_QUEUES,
     EXTRACT_TASK,
+    QUEUE_TRANSLATE,
     STORE_TASK,
     TRANSLATE_TASK,
     producer,
@@ -69,6 +73,20 @@ def german_article(i: int, paragraphs: int, words: int = 150) -> Article:
     return Article(url=f"https://zeitung.test/{i}", site="zeitung", country="de", language="de",
                    title=f"Die Wahl {i}", text=text, authors=[], published_at=None,
                    fetched_at="2026-11-27T09:00:00+00:00")
+
+
+def with_raw_page(client: redis.Redis, article: Article) -> Article:
+    """The article as extract sends it on, its page still in Redis as the crawler left it (the
+    claim check lives until the article is stored)."""
+    paragraphs = "".join(f"<p>{html.escape(p)}</p>" for p in article.text.split("\n"))
+    body = (f"<html lang='{article.language}'><head><title>{html.escape(article.title)}</title></head>"
+            f"<body><article><h1>{html.escape(article.title)}</h1>{paragraphs}</article></body></html>")
+    page = RawPage(url=article.url, site=article.site, country=article.country,
+                   site_language=article.language, fetched_at=article.fetched_at, status=200,
+                   content_type="text/html; charset=utf-8", final_url=article.url)
+    key = raw_page_key(article.url)
+    client.hset(key, mapping=page.encode(body.encode()))  # type: ignore[arg-type]
+    return dataclasses.replace(article, raw_key=key)
 
 
 def english_article(i: int) -> Article:
@@ -123,6 +141,52 @@ def unacked(settings: Settings) -> int:
         client.close()
 
 
+def translate_deliveries(settings: Settings) -> set[Any]:
+    """Delivery tags of the translate messages delivered and not yet acknowledged."""
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        return {tag for tag, value in client.hgetall("unacked").items()
+                if json.loads(value)[2] == QUEUE_TRANSLATE}
+    finally:
+        client.close()
+
+
+def held_by_nodes(settings: Settings) -> set[Any]:
+    """Delivery tags the translate nodes have recorded as held (transcrawl.nodes.HeldDeliveries)."""
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        return {tag for key in client.scan_iter(held_key("*")) for tag in client.hkeys(key)}
+    finally:
+        client.close()
+
+
+def broker_state(settings: Settings) -> dict[str, Any]:
+    """What the broker holds, for a failure message: queue lengths, unacked deliveries (queue,
+    seconds since delivery, task id), the nodes' held records, delivery counters."""
+    client = redis.Redis.from_url(settings.redis_url or "")
+    try:
+        now = time.time()
+        scores = dict(client.zrange("unacked_index", 0, -1, withscores=True))
+        unacked_rows = []
+        for tag, value in client.hgetall("unacked").items():
+            payload, _exchange, queue = json.loads(value)
+            unacked_rows.append((queue, round(now - scores.get(tag, now)), payload["headers"].get("id")))
+        return {
+            "queues": {q: client.llen(q) for q in ALL_QUEUES if client.llen(q)},
+            "unacked": unacked_rows,
+            "held": {key.decode(): client.hgetall(key) for key in client.scan_iter(held_key("*"))},
+            "counters": sorted(k.decode() for k in client.scan_iter(deliveries_key("*"))),
+        }
+    finally:
+        client.close()
+
+
+def missing_urls(settings: Settings, urls: list[str]) -> list[str]:
+    with psycopg.connect(settings.database_url or "", connect_timeout=3) as conn:
+        have = {row[0] for row in conn.execute("SELECT url FROM articles")}
+    return [url for url in urls if url not in have]
+
+
 def postmaster_started(postgres: PrivatePostgres) -> object:
     """When the running Postgres started: a new value after every real restart."""
     with psycopg.connect(postgres.url) as conn:
@@ -155,16 +219,18 @@ def assert_exactly_once(settings: Settings, n: int, status: str, worker: Any) ->
 
 
 def test_killed_pool_children_requeue_their_task_at_once(chaos_settings: Settings, worker_factory: Any) -> None:
-    """SIGKILL a worker's pool processes mid-translation, three times; the parent lives on.
+    """SIGKILL a prefork worker's pool processes mid-task, three times; the parent lives on.
 
     ``task_reject_on_worker_lost`` must give each task back at once: the batch finishes well
-    before the visibility timeout (120 s here) could have brought the lost messages back.
+    before the visibility timeout (120 s here) could have brought the lost messages back. (Slow
+    tasks make the kills land mid-task: translations, in a prefork pool, one article a process.)
     """
     # A long limit (visibility 120 s), so that a quick finish can only come from the requeue.
     chaos_settings = dataclasses.replace(chaos_settings, task_time_limit=20, task_soft_time_limit=19)
     n = 30
     send(chaos_settings, TRANSLATE_TASK, [german_article(i, paragraphs=120).to_json() for i in range(n)])
-    worker = worker_factory(chaos_settings, queues="translate,store", concurrency=2)
+    worker = worker_factory(chaos_settings, queues="translate", concurrency=2, pool="prefork")
+    worker_factory(chaos_settings, queues="store,group", concurrency=1)
     kills = 0
     for threshold in (3, 10, 18):
         assert wait_until(lambda t=threshold: stored(chaos_settings) >= t, timeout=90), worker.tail()
@@ -192,19 +258,75 @@ def test_a_worker_killed_outright_loses_nothing(chaos_settings: Settings, worker
     """
     n = 30
     send(chaos_settings, TRANSLATE_TASK, [german_article(100 + i, paragraphs=30).to_json() for i in range(n)])
-    first = worker_factory(chaos_settings, queues="translate,store", concurrency=2)
+    first = worker_factory(chaos_settings, queues="translate,store,group", concurrency=2)
     assert wait_until(lambda: stored(chaos_settings) >= 5, timeout=90), first.tail()
     assert wait_until(lambda: unacked(chaos_settings) >= 1, timeout=20, interval=0.05), first.tail()
     kill_tree(first)
     killed_at = time.monotonic()
     lost = unacked(chaos_settings)
     assert lost >= 1 and stored(chaos_settings) < n
-    # kombu sweeps for expired deliveries when a worker starts, then only every 100 s: start the
-    # new worker once the visibility timeout has run out, as an operator would after a crash.
+    # kombu sweeps for expired deliveries when a worker starts, then every 10 s: start the new
+    # worker once the visibility timeout has run out, as an operator would after a crash.
     time.sleep(max(0.0, 6 * TIME_LIMIT + 1 - (time.monotonic() - killed_at)))
-    second = worker_factory(chaos_settings, queues="translate,store", concurrency=2)
+    second = worker_factory(chaos_settings, queues="translate,store,group", concurrency=2)
     assert wait_until(lambda: stored(chaos_settings) == n, timeout=90), (rows(chaos_settings), second.tail())
     assert_exactly_once(chaos_settings, n, ArticleStatus.TRANSLATED, second)
+
+
+def translate_node(worker: Any) -> psutil.Process | None:
+    """The translate node ``transcrawl worker`` runs beside its extract/store node."""
+    for proc in pool_children(worker):
+        with contextlib.suppress(psutil.Error):
+            if any(arg.endswith("-translate@%h") for arg in proc.cmdline()):
+                return proc
+    return None
+
+
+def test_a_translate_node_killed_mid_batch_loses_nothing(chaos_settings: Settings, worker_factory: Any) -> None:
+    """SIGKILL the translate node while it holds a batch of articles; its worker restarts it.
+
+    Its messages were never acknowledged, and the worker gives back what the dead node held at
+    once (not after the visibility timeout, 120 s here): the restarted node translates them (those
+    that were in the killed round each in a round of its own), and every article is stored once.
+    """
+    chaos_settings = dataclasses.replace(chaos_settings, task_time_limit=20, task_soft_time_limit=19,
+                                         orphan_sweep_seconds=5)
+    n = 24
+    client = redis.Redis.from_url(chaos_settings.redis_url or "")
+    articles = [with_raw_page(client, german_article(300 + i, paragraphs=20)) for i in range(n)]
+    client.close()
+    send(chaos_settings, TRANSLATE_TASK, [a.to_json() for a in articles])
+    worker = worker_factory(chaos_settings, queues="extract,translate,store,group", concurrency=1)
+    # Kill while the node holds a batch: its deliveries are unacked and not all articles are stored.
+    # (Polled fast from the start: on an idle machine a whole batch takes a few seconds.)
+    # Every translate delivery recorded by the node: a message received in the instant before the
+    # kill and not yet recorded would wait for the visibility timeout, which this test is not about.
+    assert wait_until(lambda: len(holding := translate_deliveries(chaos_settings)) >= 4
+                      and holding <= held_by_nodes(chaos_settings)
+                      and 0 <= stored(chaos_settings) < n and translate_node(worker) is not None,
+                      timeout=90, interval=0.05), (stored(chaos_settings), unacked(chaos_settings), worker.tail())
+    node = translate_node(worker)
+    assert node is not None, worker.tail()
+    node.send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+    assert stored(chaos_settings) < n, "the batch finished before the kill"
+    assert wait_until(lambda: (new := translate_node(worker)) is not None and new.pid != node.pid,
+                      timeout=30), worker.tail()
+    assert worker.process.poll() is None, "the worker died with its translate node"
+    # Everything comes back well before the visibility timeout (6 × 20 s here): what the node had
+    # taken, recorded just before kombu's own write, is given back by the supervisor at once; one
+    # it had popped from its queue (BRPOP) but kombu had not yet recorded is gone from Redis, and
+    # the worker's orphan sweep (every 5 s) finds its raw page unreferenced and extracts it again.
+    assert wait_until(lambda: stored(chaos_settings) == n, timeout=60), (
+        rows(chaos_settings), time.monotonic() - killed_at, broker_state(chaos_settings),
+        missing_urls(chaos_settings, [a.url for a in articles]), worker.tail())
+    log = worker.log.read_text(errors="replace")
+    given = re.search(r"gave back the (\d+) message", log)
+    assert given and int(given.group(1)) >= 1, worker.tail()
+    # The sweep ran every 5 s all along, and sent again only what was really lost: at most what
+    # the node was taking at the kill, never the articles waiting in queues or held by the node.
+    assert log.count("had no message in any queue or delivery") <= 2, worker.tail()
+    assert_exactly_once(chaos_settings, n, ArticleStatus.TRANSLATED, worker)
 
 
 def test_postgres_restarts_while_workers_store(chaos_settings: Settings, postgres: PrivatePostgres,
@@ -220,7 +342,7 @@ def test_postgres_restarts_while_workers_store(chaos_settings: Settings, postgre
     settings = dataclasses.replace(chaos_settings, task_time_limit=60, task_soft_time_limit=50)
     n = 1500
     send(settings, STORE_TASK, [english_article(i).to_json() for i in range(n)])
-    worker = worker_factory(settings, queues="store", concurrency=2)
+    worker = worker_factory(settings, queues="store,group", concurrency=2)
     started = [postmaster_started(postgres)]
     plan = ((n // 5, "in-flight"), (2 * n // 5, "fast"), (3 * n // 5, "immediate"), (4 * n // 5, "down"))
     for threshold, how in plan:
@@ -261,7 +383,7 @@ def test_queued_work_survives_a_redis_kill(chaos_settings: Settings, broker: Pri
     client = redis.Redis.from_url(broker.url)
     assert client.llen("extract") == 200
     assert all(client.exists(raw_page_key(u)) for u in urls)
-    worker = worker_factory(settings, queues="extract,store", concurrency=2)
+    worker = worker_factory(settings, queues="extract,store,group", concurrency=2)
     assert wait_until(lambda: stored(settings) >= 40, timeout=90), worker.tail()
     broker.kill()  # and now under a running worker
     time.sleep(2)
@@ -297,7 +419,7 @@ def test_a_redelivered_extract_after_store_is_harmless(chaos_settings: Settings,
     celery = producer(broker.url)
     url = raw_page(client, celery, 7)
     message = {"raw_key": raw_page_key(url), "url": url, "site": "news"}
-    worker = worker_factory(settings, queues="extract,store", concurrency=1)
+    worker = worker_factory(settings, queues="extract,store,group", concurrency=1)
     assert wait_until(lambda: stored(settings) == 1, timeout=90), worker.tail()
     celery.send_task(EXTRACT_TASK, args=[message])  # the redelivery
     assert wait_until(lambda: backlog(settings) == 0, timeout=30), worker.tail()

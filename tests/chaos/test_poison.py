@@ -91,7 +91,7 @@ def test_a_page_that_kills_its_worker_is_recorded_as_poison(poison_settings: Set
     celery = producer(settings.redis_url or "")
     normal = [queue_page(client, celery, f"https://news.test/story/{i}")["url"] for i in range(4)]
     poison = queue_page(client, celery, "https://news.test/poison/1")
-    worker = worker_factory(settings, queues="extract,store", concurrency=2)
+    worker = worker_factory(settings, queues="extract,store,group", concurrency=2)
 
     assert wait_until(lambda: len(failures(settings)) == 1 and len(stored(settings)) == 4, timeout=180), (
         failures(settings), stored(settings), worker.tail())

@@ -58,6 +58,9 @@ def test_demo_json_ends_with_english_translations(settings: Settings, shared: Pa
     assert summary["pages_fetched"] == summary["articles_stored"] == 13
     assert summary["articles_translated"] == summary["by_language"]["zh"] == 4
     assert summary["failures"] == 0
+    assert summary["reader"]["url"].startswith("http://127.0.0.1:")  # where the reader page was
+    assert summary["reader"]["articles_listed"] == summary["articles_stored"] - summary["by_status"].get(
+        "untranslated", 0) - summary["by_status"].get("pending", 0)
     with psycopg.connect(settings.database_url or "") as conn:
         rows = conn.execute("SELECT title_en, text_en, status_reason, status FROM articles"
                             " WHERE language <> 'en'").fetchall()

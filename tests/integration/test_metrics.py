@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from prometheus_client.parser import text_string_to_metric_families
 
 from foundation.servers import free_port
 from foundation.settings import Settings
 from schemas.keys import raw_page_key
 from schemas.messages import Article, RawPage
 from schemas.pipeline import EXTRACT_TASK, TRANSLATE_TASK, producer
+from tests.support.metrics import scrape, value
 from tests.support.processes import run_cli, wait_until
 from transcrawl.testing.tiny_model import build_tiny_model
 
@@ -40,24 +39,12 @@ def queue_page(client: redis.Redis, url: str, body: str) -> str:
     return key
 
 
-def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of the endpoint, keyed by (name, sorted labels)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def value(samples: dict[Any, float], name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
 def test_worker_serves_task_metrics(settings: Settings, clean_state: None, worker_factory: Any,
                                     tmp_path: Path) -> None:
     from workers.translate import install_model
 
     install_model(str(build_tiny_model(tmp_path / "tiny-de", "de")), settings.models_path, source_lang="de")
-    port = free_port()
+    port = free_port(count=2)  # the worker's, and its translate node's beside it
     worker = worker_factory(dataclasses.replace(settings, metrics_port=port), concurrency=2)
     client = redis.Redis.from_url(settings.redis_url or "")
     sender = producer(settings.redis_url or "")
@@ -88,9 +75,13 @@ def test_worker_serves_task_metrics(settings: Settings, clean_state: None, worke
     assert value(samples, "transcrawl_tasks_total", task="transcrawl.extract", outcome="success") >= 1
     assert value(samples, "transcrawl_tasks_total", task="transcrawl.extract", outcome="failed") >= 1
     assert value(samples, "transcrawl_task_duration_seconds_count", task="transcrawl.store") >= 2
-    # Translation throughput: tokens produced and the time it took.
-    assert value(samples, "transcrawl_translate_tokens_total", source="de") > 0
-    assert value(samples, "transcrawl_translate_duration_seconds_count", source="de") >= 1
+    # Translation throughput, from the translate node beside the worker (it serves on the next
+    # port): tokens produced, the time it took, and how many articles shared each engine round.
+    translate = scrape(port + 1)
+    assert value(translate, "transcrawl_translate_tokens_total", source="de") > 0
+    assert value(translate, "transcrawl_translate_duration_seconds_count", source="de") >= 1
+    assert value(translate, "transcrawl_translate_round_articles_count", source="de") >= 1
+    assert value(translate, "transcrawl_tasks_total", task="transcrawl.translate", outcome="success") >= 1
     # Gauges read from Redis at scrape time.
     assert value(samples, "transcrawl_redis_up") == 1
     assert ("transcrawl_queue_depth", (("queue", "extract"),)) in samples

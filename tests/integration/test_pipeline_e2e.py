@@ -78,7 +78,7 @@ def test_crawl_extract_store_matches_ground_truth(settings: Settings, shared: Pa
         with psycopg.connect(settings.database_url or "") as conn:
             rows = {r[0]: r for r in conn.execute(
                 "SELECT url, site, country, language, title, text, authors, status, status_reason,"
-                " title_en, published_at FROM articles")}
+                " title_en, published_at, image_url, description, description_en FROM articles")}
             failures = {r[0]: r for r in conn.execute("SELECT url, stage, reason, detail FROM failures")}
 
         # The bad pages are failures with their reason; nothing else failed.
@@ -100,6 +100,12 @@ def test_crawl_extract_store_matches_ground_truth(settings: Settings, shared: Pa
                 assert stored[7] == "untranslated" and "no model" in stored[8]
         titles = sum(_norm(rows[u][4]) == _norm(r["title"]) for u, r in truth.items())
         assert titles / len(truth) > 0.8
+        # The lead image and the standfirst reach the row (English ones copied to description_en).
+        illustrated = [u for u, r in truth.items() if r.get("images")]
+        with_image = [u for u in illustrated if (rows[u][11] or "").startswith(("http://", "https://"))]
+        assert illustrated and len(with_image) / len(illustrated) >= 0.75, (len(with_image), len(illustrated))
+        assert any(rows[u][12] for u in truth)
+        assert all(rows[u][13] == rows[u][12] for u in truth if rows[u][3] == "en")
 
         # A second crawl of the same web fetches no article twice and stores nothing new.
         web.clear_requests()

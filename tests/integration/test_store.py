@@ -42,6 +42,20 @@ def test_redelivered_article_changes_nothing(conn: psycopg.Connection) -> None:
     assert conn.execute("SELECT count(*) FROM articles").fetchone() == (1,)
 
 
+def test_image_and_standfirst_are_stored_and_read_back(conn: psycopg.Connection) -> None:
+    given = article(image_url="https://n.example/img/cover-1200.jpg", image_caption="Der Hafen",
+                    image_credit="Foto: dpa", description="Worum es geht.",
+                    description_en="What it is about.")
+    assert store.upsert_article(conn, given) is True
+    loaded = store.load_article(conn, given.url)
+    assert loaded is not None
+    assert (loaded.image_url, loaded.image_caption, loaded.image_credit, loaded.description,
+            loaded.description_en) == ("https://n.example/img/cover-1200.jpg", "Der Hafen", "Foto: dpa",
+                                       "Worum es geht.", "What it is about.")
+    assert store.upsert_article(conn, given) is False
+    assert store.upsert_article(conn, article(**{**given.to_json(), "image_url": None})) is True
+
+
 def test_translation_updates_the_same_row(conn: psycopg.Connection) -> None:
     store.upsert_article(conn, article())
     done = article(status=ArticleStatus.TRANSLATED, status_reason=None, title_en="Title",

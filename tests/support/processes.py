@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import registry as reg
-from foundation.servers import child_env
+from foundation.servers import child_env, free_port
 from foundation.settings import Settings
 
 
@@ -47,12 +47,13 @@ class WorkerProcess:
     """A real ``transcrawl worker`` in a subprocess, with its log kept for failing tests."""
 
     def __init__(self, settings: Settings, log: Path, queues: str = "extract,translate,store",
-                 concurrency: int = 2, languages: str | None = None) -> None:
+                 concurrency: int = 2, languages: str | None = None, pool: str | None = None) -> None:
         self.log = log
         self._file = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             cli_command("worker", "-Q", queues, "--concurrency", str(concurrency), "--loglevel", "INFO",
-                        *(["--languages", languages] if languages else [])),
+                        *(["--languages", languages] if languages else []),
+                        *(["--pool", pool] if pool else [])),
             env=child_env(settings), stdout=self._file, stderr=subprocess.STDOUT,
         )
 
@@ -77,3 +78,35 @@ def wait_until(predicate: Callable[[], object], timeout: float = 120, interval: 
             return True
         time.sleep(interval)
     return False
+
+
+class ServerProcess:
+    """A real ``transcrawl serve`` on a free port of 127.0.0.1, up once /healthz answers."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        import httpx
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._file = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(cli_command("serve", "--port", str(self.port)), env=child_env(settings),
+                                        stdout=self._file, stderr=subprocess.STDOUT)
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return self.process.poll() is not None  # died: stop waiting, the assert says so
+
+        wait_until(healthy, timeout=60, interval=0.2)
+        assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._file.close()

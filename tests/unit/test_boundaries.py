@@ -1,4 +1,4 @@
-"""The layers point one way: schemas ← foundation ← stages (crawler, workers) ← shell (transcrawl).
+"""The layers point one way: schemas ← foundation ← stages (crawler, workers, readers) ← shell (transcrawl).
 
 Every import in every module counts, at module level or inside a function: a lazy import that
 crosses a boundary is still a dependency. Each rule is checked by reading the source, and the
@@ -23,7 +23,8 @@ ALLOWED: dict[str, set[str]] = {
     "foundation": {"schemas"},
     "crawler": {"schemas", "foundation"},
     "workers": {"schemas", "foundation"},
-    "transcrawl": {"schemas", "foundation", "crawler", "workers"},
+    "readers": {"schemas", "foundation"},  # reads Postgres by the contract, never the stages' code
+    "transcrawl": {"schemas", "foundation", "crawler", "workers", "readers"},
 }
 
 
@@ -61,6 +62,7 @@ def test_every_import_points_down_the_layers() -> None:
     ("crawler", "    from transcrawl.cli import main  # a lazy import counts too"),
     ("workers", "from crawler.urls import canonical_url"),
     ("workers", "from transcrawl import status"),
+    ("readers", "from workers.store import load_article"),
 ])
 def test_the_checker_catches_each_broken_rule(tmp_path: Path, package: str, line: str) -> None:
     for name in ALLOWED:
@@ -74,8 +76,19 @@ def test_the_checker_catches_each_broken_rule(tmp_path: Path, package: str, line
 
 def test_crawler_never_loads_the_workers_heavy_libraries() -> None:
     # Beyond our own packages: a crawler process must not pay for trafilatura or CTranslate2.
-    code = ("import json, sys; import crawler.run, crawler.pipelines, crawler.spider, crawler.check; "
-            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('workers', 'transcrawl', 'trafilatura', 'ctranslate2', 'sentencepiece'))))")
+    assert loaded("crawler.run, crawler.pipelines, crawler.spider, crawler.check",
+                  {"workers", "transcrawl", "trafilatura", "ctranslate2", "sentencepiece"}) == []
+
+
+def test_extracting_files_loads_no_broker_or_database_client() -> None:
+    # `transcrawl extract` on files is a batch tool: celery, kombu, redis and psycopg cost it
+    # about 0.17 s a start for nothing (they load when a worker or the crawler uses them).
+    assert loaded("transcrawl.cli, workers.extraction", {"celery", "kombu", "redis", "psycopg"}) == []
+
+
+def loaded(modules: str, packages: set[str]) -> list[str]:
+    """The top-level ``packages`` a fresh interpreter has loaded after importing ``modules``."""
+    code = (f"import json, sys; import {modules}; "
+            f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(packages)!r}))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert json.loads(done.stdout) == []
+    return list(json.loads(done.stdout))

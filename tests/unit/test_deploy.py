@@ -139,6 +139,17 @@ def test_dockerfiles_are_pinned_multistage_and_non_root() -> None:
         assert users and users[-1].split(":")[0] not in ("root", "0"), f"{path.name}: runs as root"
 
 
+def test_dockerfiles_copy_every_package_the_project_installs() -> None:
+    """A package left out of the image installs nothing and fails at the first import."""
+    import tomllib
+
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    for path in DOCKERFILES:
+        copied = set(re.findall(r"^COPY (\w+) \1$", path.read_text(), re.M))
+        assert packages <= copied, f"{path.name} does not copy {sorted(packages - copied)}"
+
+
 def test_gpu_workers_ask_for_a_gpu() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
     gpu = compose["translate-worker-gpu"]

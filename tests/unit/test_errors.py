@@ -68,7 +68,8 @@ def test_bugs_and_permanent_errors_are_not(exc: BaseException) -> None:
 
 def test_a_missing_model_stores_the_article_untranslated() -> None:
     class NoModel:
-        def translate_article(self, article: Article) -> Article:
+        def translate_article(self, article: Article, *, delivery: str | None = None,
+                              timeout: float | None = None) -> Article:
             raise errors.ModelNotInstalled(article.language)
 
     article = Article(url="https://z.test/1", site="z", country="xx", language="xx", title="t",
@@ -162,7 +163,7 @@ def test_a_message_whose_deliveries_never_end_is_poison(fates: tuple[FakeRedis, 
     ran: list[int] = []
     # Three deliveries died (their counter was never deleted): what a killed process leaves.
     for _ in range(3):
-        tasks.count_delivery(FakeTask("t2"))
+        tasks.count_delivery(tasks.delivery_counter(FakeTask("t2")) or "")
     assert tasks.run_with_fate(FakeTask("t2"), "translate", {}, lambda: ran.append(1)) is None
     assert ran == [] and sent == [("translate", "poison")]
     assert client.counts == {"transcrawl:deliveries:t2:0": 4}, "kept (with a TTL) to refuse a lost ack's return"

@@ -67,7 +67,8 @@ def test_json_ld_beats_meta_and_markup() -> None:
     assert result.authors == ["Jane Doe"]
     assert result.sources["title"] == result.sources["published_at"] == result.sources["authors"] == "json-ld"
     assert result.language == "en"
-    assert set(result.to_json()) == {"title", "text", "authors", "published_at", "language", "sources", "flags"}
+    assert set(result.to_json()) == {"title", "text", "authors", "published_at", "language", "sources", "flags",
+                                     "image_url", "image_caption", "image_credit", "description"}
 
 
 def test_og_title_beats_json_ld_headline() -> None:
@@ -138,6 +139,27 @@ def test_og_title_kicker_is_dropped_when_h1_has_an_unrelated_kicker() -> None:
     # Kickers sharing a word are rewordings of one kicker, which may be part of the headline.
     result = extract_article(page(head, "<h1>Transport vote - Council expands bus network</h1>"), URL)
     assert result.title == "Transport: Council expands bus network"
+
+
+def test_section_label_is_dropped_when_the_visible_headline_lacks_it() -> None:
+    for og_title in ("Opinion | Council expands bus network", "Council expands bus network | News"):
+        head = f'<meta property="og:title" content="{og_title}">'
+        result = extract_article(page(head, "<h1>Council expands bus network</h1>"), URL)
+        assert result.title == "Council expands bus network"
+    # A colon kicker stays (parsers keep it about half the time), and so does a long tail.
+    for og_title in ("Opinion: Council expands bus network",
+                     "Council expands bus network | and the mayor promises a second phase"):
+        head = f'<meta property="og:title" content="{og_title}">'
+        result = extract_article(page(head, "<h1>Council expands bus network</h1>"), URL)
+        assert result.title == og_title
+
+
+def test_a_long_segment_naming_the_site_is_headline_not_site_name() -> None:
+    url = "https://kotaku.com/x"
+    assert strip_site_name("GOTY: Kotaku's Top 12 Games Of 2023, Ranked", site_keys(url, [])) == \
+        "GOTY: Kotaku's Top 12 Games Of 2023, Ranked"
+    assert strip_site_name("GOTY: Kotaku's Top 12 Games Of 2023, Ranked | Kotaku", site_keys(url, [])) == \
+        "GOTY: Kotaku's Top 12 Games Of 2023, Ranked"
 
 
 def test_og_title_cut_at_an_unescaped_quote_is_completed() -> None:
@@ -460,3 +482,55 @@ def test_next_article_of_an_endless_scroll_is_dropped() -> None:
     # A single article: nothing to drop.
     single = document_fromstring(f"<html><body><article><h1>Buses</h1><p>{EN}</p></article></body></html>")
     assert drop_other_articles(single, paras, ["Buses"]) == paras
+
+
+def test_json_ld_article_body_written_as_escaped_html_is_read_as_text() -> None:
+    from workers.extraction.embedded import as_text
+    raw = "&amp;lt;!-- wp:paragraph --&amp;gt;&amp;lt;p&amp;gt;First &amp;lt;em&amp;gt;line&amp;lt;/em&amp;gt;.&amp;lt;/p&amp;gt;&amp;lt;p&amp;gt;Second.&amp;lt;/p&amp;gt;"
+    assert as_text(raw) == "First line.\nSecond."
+    assert as_text("Plain text, no markup.") == "Plain text, no markup."
+
+
+def test_article_shipped_only_in_a_next_js_payload_is_found() -> None:
+    blocks = [{"type": "paragraph", "content": [{"type": "text", "value": p}]} for p in (EN, EN2, EN3)]
+    payload = json.dumps({"props": {"pageProps": {"story": {"body": {"content": blocks}},
+                                                  "css": "<style>.a{color:red}</style>"}}})
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Buses</title></head>'
+            f'<body><div id="root"></div><script id="__NEXT_DATA__" type="application/json">{payload}</script>'
+            "</body></html>")
+    result = extract_article(html, URL)
+    assert result.text.split("\n") == [EN, EN2, EN3]
+    assert result.sources["text"] == "script"
+
+
+def test_blocks_after_the_article_outside_its_container_are_dropped() -> None:
+    from lxml.html import document_fromstring
+
+    from workers.extraction.body import leaf_lines
+    from workers.extraction.boilerplate import drop_trailing_outside
+
+    lead = "Buses for the northern suburbs, at last."
+    teasers = ["Ferry terminal to close for the summer", "The harbour pier will take travellers instead."]
+    tree = document_fromstring(
+        f"<html><body><div class='head'><p class='dek'>{lead}</p></div>"
+        f"<div class='story'><p>{EN}</p><p>{EN2}</p><p>{EN3}</p></div>"
+        f"<section class='more'><h3>{teasers[0]}</h3><p class='teaser'>{teasers[1]}</p>"
+        "<a href='/pier'>Harbour pier opens to ferry travellers</a></section></body></html>")
+    # The last teaser's headline is a bare link, no block: it goes with the blocks around it.
+    paras = [lead, EN, EN2, EN3, *teasers, "Harbour pier opens to ferry travellers"]
+    assert drop_trailing_outside(paras, leaf_lines(tree)) == [lead, EN, EN2, EN3]
+
+
+def test_article_going_on_in_a_second_container_of_the_same_markup_is_kept() -> None:
+    from lxml.html import document_fromstring
+
+    from workers.extraction.body import leaf_lines
+    from workers.extraction.boilerplate import drop_trailing_outside
+
+    last = "The mayor said the first new buses would run before the end of the year."
+    tree = document_fromstring(
+        f"<html><body><div class='part'><p class='c'>{EN}</p><p class='c'>{EN2}</p><p class='c'>{EN3}</p>"
+        f"<p class='c'>{DE}</p></div><div class='ad'>Advert</div>"
+        f"<div class='part2'><p class='c'>{last}</p></div></body></html>")
+    paras = [EN, EN2, EN3, DE, last]
+    assert drop_trailing_outside(paras, leaf_lines(tree)) == paras

@@ -95,12 +95,12 @@ def test_install_rejects_non_packages(tmp_path: Path) -> None:
 
 
 def test_pair_name_downloads(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_fetch(source: str, target: str, dest: Path) -> Path:
-        assert (source, target) == ("de", "en")
-        return _as_argosmodel(tiny, dest / "de_en.argosmodel")
+    def fake_fetch(name: str, dest: Path, index_url: str) -> tuple[Path, None]:
+        assert (name, index_url) == ("de-en", "file:///index.json")
+        return _as_argosmodel(tiny, dest / "de_en.argosmodel"), None
 
-    monkeypatch.setattr(download, "fetch_pair", fake_fetch)
-    installed = install_model("de-en", tmp_path / "models")
+    monkeypatch.setattr(download, "fetch_named", fake_fetch)
+    installed = install_model("de-en", tmp_path / "models", index_url="file:///index.json")
     assert installed.path == tmp_path / "models" / "de-en"
 
 
@@ -109,11 +109,19 @@ def test_pair_name_falls_back_to_pypi_only_for_zh(tmp_path: Path, monkeypatch: p
         raise OSError("offline")
 
     fallback: list[tuple[str, str]] = []
-    monkeypatch.setattr(download, "_index_link", offline)
+    monkeypatch.setattr(download, "read_index", offline)
     monkeypatch.setattr(download, "pip_fallback", lambda s, t, d: fallback.append((s, t)) or d / "x")
-    assert download.fetch_pair("zh", "en", tmp_path) == tmp_path / "x" and fallback == [("zh", "en")]
-    with pytest.raises(LookupError):
-        download.fetch_pair("fr", "en", tmp_path)
+    assert download.fetch_named("zh-en", tmp_path, "x") == (tmp_path / "x", None) and fallback == [("zh", "en")]
+    with pytest.raises(LookupError, match="no package 'fr-en'"):
+        download.fetch_named("fr-en", tmp_path, "x")
+
+
+def test_index_is_a_setting() -> None:
+    from foundation.settings import ARGOS_INDEX_URL, Settings
+
+    assert Settings().models_index_url == ARGOS_INDEX_URL
+    own = Settings.from_env({"TRANSCRAWL_MODELS_INDEX_URL": "http://127.0.0.1:1/index.json"})
+    assert own.models_index_url == "http://127.0.0.1:1/index.json"
 
 
 def test_sha256_verification(tmp_path: Path) -> None:

@@ -178,10 +178,16 @@ def test_auto_threads_and_batch_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     assert loading.choose_threads(auto, "cpu") == (16, 4)
     monkeypatch.setattr(loading.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert loading.choose_threads(auto, "cpu") == (1, 1)
-    assert loading.choose_batch_tokens(auto, "cpu") == 1024 and loading.choose_batch_tokens(auto, "cuda") == 8192
+    assert loading.choose_batch_tokens(auto, "cpu") == 1024 and loading.choose_batch_tokens(auto, "cuda") == 32768
     monkeypatch.setattr(loading.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
     assert loading.choose_batch_tokens(auto, "cpu") == 16 * 1024  # 1024 per replica
     assert loading.choose_batch_tokens(Settings(max_batch_tokens=100), "cuda") == 100
+    # A translate node's round: several engine batches per replica; articles in flight to fill it.
+    assert loading.choose_round_tokens(auto, "cpu") == 8 * 16 * 1024
+    assert loading.choose_round_tokens(Settings(translate_batch_tokens=500), "cuda") == 500
+    assert loading.choose_translate_concurrency(auto, "cuda") == 512  # capped
+    assert loading.choose_translate_concurrency(Settings(translate_batch_tokens=1), "cpu") == 8  # at least
+    assert loading.choose_translate_concurrency(Settings(translate_concurrency=3), "cpu") == 3
 
 
 def test_translation_memory_translates_a_sentence_once(translator: Translator) -> None:
@@ -249,6 +255,10 @@ def test_translate_article(translator: Translator) -> None:
     pairs = zip(out.text_en.split("\n"), article.text.split("\n"), strict=True)
     assert out.title_en != article.title and all(e != s for e, s in pairs if s), out  # translated, not handed back
     assert out.translated_at and out.translated_at.endswith("+00:00")
+    assert out.description_en is None  # no standfirst, nothing invented
+    with_standfirst = translator.translate_article(dataclasses.replace(article, description="Die Stadt wählt."))
+    assert with_standfirst.description_en and with_standfirst.description_en != "Die Stadt wählt."
+    assert with_standfirst.text_en == out.text_en and with_standfirst.title_en == out.title_en
     with pytest.raises(ModelNotInstalled) as err:
         translator.translate_article(dataclasses.replace(article, language="fr"))
     assert err.value.reason == "no_model" and "transcrawl models install fr-en" in str(err.value)
@@ -265,6 +275,22 @@ def test_models_lru(models_dir: Path) -> None:
     for lang in ("de", "zh", "de", "ja"):
         translator.translate_documents(lang, [["Die Stadt 北京 東京"]])
     assert translator.loaded_pairs() == ["de-en", "ja-en"]
+
+
+def test_models_cache_bounded_by_bytes(models_dir: Path) -> None:
+    """The byte bound evicts least recently used models; the model in use always stays."""
+    sizes = {lang: Translator(Settings(models_dir=models_dir)).model(lang).size_bytes for lang in ("de", "zh")}
+    assert all(size > 0 for size in sizes.values())
+    bound = sizes["de"] + sizes["zh"] + 1
+    translator = Translator(Settings(models_dir=models_dir, models_loaded_max=10, models_loaded_bytes=bound,
+                                     intra_threads=1))
+    for lang in ("de", "zh", "ja"):
+        translator.model(lang)
+    assert translator.loaded_pairs() == ["zh-en", "ja-en"] and translator.loaded_bytes() <= bound
+    tight = Translator(Settings(models_dir=models_dir, models_loaded_bytes=1, intra_threads=1))
+    assert tight.model("de") and tight.loaded_pairs() == ["de-en"]  # bigger than the bound: kept alone
+    tight.model("zh")
+    assert tight.loaded_pairs() == ["zh-en"]
 
 
 def test_reinstalled_model_is_reloaded(models_dir: Path, tmp_path: Path) -> None:

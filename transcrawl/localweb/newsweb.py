@@ -35,10 +35,12 @@ In an article's ``html``, the bytes ``{{origin}}`` are replaced by the site's or
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -364,6 +366,8 @@ def _build(site: LocalSite, origin: str, articles: list[LocalArticle], modified:
     if path in fixed:
         content_type, body = fixed[path]()
         return content_type, body, modified
+    if path.startswith("/media/") and path.endswith(".png"):  # the pictures the article pages show
+        return "image/png", _picture(path), modified
     if path.startswith("/tag/"):
         tagged = [a for a in articles if a.section == path.removeprefix("/tag/")]
         return (HTML, _listing(site, f"Tag: {path[5:]}", tagged), modified) if tagged else None
@@ -371,6 +375,31 @@ def _build(site: LocalSite, origin: str, articles: list[LocalArticle], modified:
         if article.path() == path:
             return article.content_type, article.html.replace(ORIGIN_PLACEHOLDER, origin.encode()), article.published
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _picture(path: str) -> bytes:
+    """A PNG for any /media/<name>-<width>.png: 16:9, a landscape whose colours come from the name."""
+    name, _, width = path.removeprefix("/media/").removesuffix(".png").rpartition("-")
+    w = min(int(width), 1600) if width.isdigit() else 800
+    h = w * 9 // 16
+    seed = hashlib.sha1(name.encode()).digest()
+    sky, ground = seed[:3], bytes(c // 3 for c in seed[3:6])
+    rows = []
+    for y in range(h):
+        row = bytearray()
+        for x in range(0, w, 8):  # 8-pixel columns keep it quick; the hills need no finer
+            hill = h * (0.62 + 0.12 * ((x * 7 // w) % 2))
+            row += (ground if y > hill else sky) * min(8, w - x)
+        rows.append(b"\0" + bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (len(data).to_bytes(4, "big") + kind + data
+                + zlib.crc32(kind + data).to_bytes(4, "big"))
+
+    header = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows), 6))
+            + chunk(b"IEND", b""))
 
 
 def _page(site: LocalSite, title: str, main: str) -> bytes:

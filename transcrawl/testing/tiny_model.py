@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import ctranslate2
 import numpy as np
@@ -35,14 +36,17 @@ def _training_lines() -> list[str]:
     return [" ".join(rng.choice(_WORDS, size=12)) for _ in range(300)] + [" ".join(_WORDS)]
 
 
-def build_sentencepiece(dest: Path, vocab_size: int = 120) -> Path:
+def build_sentencepiece(dest: Path, vocab_size: int = 120, *, model_type: str = "unigram",
+                        symbols: tuple[str, ...] = ()) -> Path:
     """Train a small SentencePiece model on generated lines and save it as ``dest``."""
     buffer = io.BytesIO()
+    extra: dict[str, Any] = {"user_defined_symbols": list(symbols)} if symbols else {}
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=iter(_training_lines()),
         model_writer=buffer,
         vocab_size=vocab_size,
-        model_type="unigram",
+        model_type=model_type,
+        **extra,
         character_coverage=1.0,
         hard_vocab_limit=False,
         minloglevel=2,
@@ -118,6 +122,14 @@ def build_tiny_model(dest: Path, source: str, target: str = "en", *, seed: int =
     spm_path = build_sentencepiece(dest / "sentencepiece.model")
     sp = sentencepiece.SentencePieceProcessor(model_file=str(spm_path))
     vocab = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    _save_model(dest / "model", vocab, seed)
+    (dest / "metadata.json").write_text(
+        json.dumps({"from_code": source, "to_code": target, "name": f"tiny-{source}_{target}"}) + "\n"
+    )
+    return dest
+
+
+def _save_model(folder: Path, vocab: list[str], seed: int) -> None:
     spec = _spec(vocab, seed)
     eos, unk, bos = vocab.index("</s>"), vocab.index("<unk>"), vocab.index("<s>")
     bias = np.zeros(len(vocab), np.float32)
@@ -132,9 +144,56 @@ def build_tiny_model(dest: Path, source: str, target: str = "en", *, seed: int =
     spec.config.add_source_eos = True
     spec.validate()
     spec.optimize(quantization="int8")
-    (dest / "model").mkdir(exist_ok=True)
-    spec.save(str(dest / "model"))
-    (dest / "metadata.json").write_text(
-        json.dumps({"from_code": source, "to_code": target, "name": f"tiny-{source}_{target}"}) + "\n"
-    )
+    folder.mkdir(parents=True, exist_ok=True)
+    spec.save(str(folder))
+
+
+# Multilingual families as ct2-transformers-converter writes them (with --copy_files): one folder
+# of model.bin, config.json, shared_vocabulary.json and the tokenizer's files. The language tokens
+# live in the CTranslate2 vocabulary (NLLB-200, M2M-100) or in spiece.model itself (MADLAD-400).
+TINY_LANGUAGES = ("en", "de", "fr", "zh-Hans", "zh-Hant", "sr-Cyrl")
+_FAMILY_FILES = {
+    "nllb": ("sentencepiece.bpe.model", "NllbTokenizer", "cc-by-nc-4.0"),
+    "m2m100": ("sentencepiece.bpe.model", "M2M100Tokenizer", "mit"),
+    "madlad": ("spiece.model", "T5Tokenizer", "apache-2.0"),
+}
+
+
+def language_tokens(family: str, tags: tuple[str, ...] = TINY_LANGUAGES) -> list[str]:
+    from workers.translate import families, languages
+
+    fam = families.get(family)
+    tokens = []
+    for tag in tags:
+        iso, script = languages.parse(tag)
+        token = fam.language_token(iso, script)
+        if token and token not in tokens:
+            tokens.append(token)
+    return tokens
+
+
+def build_tiny_multilingual(dest: Path, family: str, *, seed: int = 0, name: str | None = None,
+                            tags: tuple[str, ...] = TINY_LANGUAGES) -> Path:
+    """A tiny model folder of ``family`` (``nllb``, ``m2m100``, ``madlad``), laid out as the real ones."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    spm_name, tokenizer_class, licence = _FAMILY_FILES[family]
+    tokens = language_tokens(family, tags)
+    in_spm = tuple(tokens) if family == "madlad" else ()
+    sp_path = build_sentencepiece(dest / spm_name, model_type="unigram" if family == "madlad" else "bpe",
+                                  symbols=in_spm)
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(sp_path))
+    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    if family == "madlad":
+        vocab = pieces
+    else:  # fairseq's order: specials, the SentencePiece pieces, then the language tokens
+        vocab = ["<s>", "<pad>", "</s>", "<unk>"] + [p for p in pieces if p not in ("<s>", "</s>", "<unk>")]
+        vocab += tokens + ["<mask>"]
+    _save_model(dest, vocab, seed)
+    config = json.loads((dest / "config.json").read_text())
+    config["add_source_eos"] = False  # the tokenizer adds </s> itself, as the converter's configs say
+    (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (dest / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": tokenizer_class}) + "\n")
+    (dest / "special_tokens_map.json").write_text(json.dumps({"eos_token": "</s>", "unk_token": "<unk>"}) + "\n")
+    (dest / "README.md").write_text(f"---\nlicense: {licence}\n---\n# {name or 'tiny-' + family}\n")
     return dest

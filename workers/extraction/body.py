@@ -287,6 +287,17 @@ _MIN_ADDED_TOKENS = 5  # shorter blocks of the same kind are labels, not paragra
 _MIN_MATCH_SHARE = 0.8  # share of the output (in tokens) found as blocks of the container
 
 
+def leaf_lines(root: HtmlElement) -> list[tuple[HtmlElement, list[str]]]:
+    """Innermost block elements under ``root`` with their lines, in document order, empty ones left
+    out: one walk over the page, shared by the steps that find kept paragraphs in the markup."""
+    out: list[tuple[HtmlElement, list[str]]] = []
+    for node in leaf_block_elements(root):
+        lines = paragraphs(node.text_content())
+        if lines:
+            out.append((node, lines))
+    return out
+
+
 def _leaf_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
     """Innermost block elements under ``root`` with their folded text, in document order."""
     out: list[tuple[HtmlElement, str]] = []
@@ -305,7 +316,7 @@ def _common_ancestor(elements: list[HtmlElement]) -> HtmlElement | None:
     return next((e for e in first if e in shared), None)
 
 
-def _kind(element: HtmlElement) -> tuple[str, str, str, str]:
+def block_kind(element: HtmlElement) -> tuple[str, str, str, str]:
     """Tag and class of a block, with its parent's tag (and the parent's class, for a bare block)."""
     parent = element.getparent()
     own = element.get("class") or ""
@@ -314,14 +325,16 @@ def _kind(element: HtmlElement) -> tuple[str, str, str, str]:
     return element.tag, own, ptag, pclass
 
 
-def fill_container(tree: HtmlElement, paras: list[str]) -> list[str] | None:
+def fill_container(tree: HtmlElement, paras: list[str],
+                   blocks: list[tuple[HtmlElement, list[str]]] | None = None) -> list[str] | None:
     """``paras`` with the paragraphs it left out of its own kind (same markup as the ones it kept)
-    in the element that holds them all, in page order; None when there are none worth adding."""
+    in the element that holds them all, in page order; None when there are none worth adding.
+    ``blocks``: the page's ``leaf_lines``, when the caller has them."""
     if len(paras) < _MIN_MATCHED:
         return None
     by_key: dict[str, HtmlElement] = {}
-    for element, text in _leaf_blocks(tree):
-        by_key.setdefault(match_key(text), element)
+    for element, lines in blocks if blocks is not None else leaf_lines(tree):
+        by_key.setdefault(match_key(" ".join(lines)), element)
     keys = [match_key(p) for p in paras]
     matched, matched_tokens, total = [], 0, 0
     for para, key in zip(paras, keys):
@@ -336,7 +349,7 @@ def fill_container(tree: HtmlElement, paras: list[str]) -> list[str] | None:
     if container is None:
         return None
     container = _scope(container)
-    seen = Counter(_kind(e) for e in matched)
+    seen = Counter(block_kind(e) for e in matched)
     kinds = {k for k, n in seen.items() if n >= 2}
     have = set(keys)
     out, added = [], 0
@@ -345,7 +358,7 @@ def fill_container(tree: HtmlElement, paras: list[str]) -> list[str] | None:
         if key in have:
             out.append(text)
             have.discard(key)
-        elif (_kind(element) in kinds and len(tokens(text)) >= _MIN_ADDED_TOKENS
+        elif (block_kind(element) in kinds and len(tokens(text)) >= _MIN_ADDED_TOKENS
               and next(element.iter(_CODE), None) is None):
             out.append(text)
             added += len(tokens(text))

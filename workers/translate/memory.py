@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 
 DEFAULT_MAX_ENTRIES = 100_000
@@ -18,6 +19,7 @@ class TranslationMemory:
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple[str, int, bytes], str] = OrderedDict()
+        self._lock = threading.Lock()  # rounds look up and fill it from several threads
         self.hits = 0
         self.misses = 0
 
@@ -30,23 +32,26 @@ class TranslationMemory:
 
     def get(self, model: str, beam: int, sentence: str) -> str | None:
         key = self._key(model, beam, sentence)
-        found = self._entries.get(key)
-        if found is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return found
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return found
 
     def put(self, model: str, beam: int, sentence: str, translation: str) -> None:
         if self.max_entries <= 0:
             return
         key = self._key(model, beam, sentence)
-        self._entries[key] = translation
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[key] = translation
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
         self.hits = self.misses = 0

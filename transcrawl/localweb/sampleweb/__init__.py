@@ -117,6 +117,7 @@ def _page(site: dict[str, Any], story: dict[str, Any], article: LocalArticle, ot
   <meta property="og:title" content="{title}">
   <meta property="og:description" content="{summary}">
   <meta property="og:url" content="{url}">
+  <meta property="og:image" content="{_ORIGIN}/media/{escape(story['slug'])}-1600.png">
   <meta property="og:locale" content="{site['og_locale']}">
   <meta property="article:published_time" content="{story['published']}">
   <meta property="article:section" content="{section_label}">
@@ -142,6 +143,11 @@ def _page(site: dict[str, Any], story: dict[str, Any], article: LocalArticle, ot
       <p class="byline">{escape(labels['by'])} <span class="author" rel="author">{escape(story['author'])}</span>
         · <time datetime="{story['published']}">{escape(when)}</time></p>
     </header>
+    <figure class="lead-image">
+      <img src="{_ORIGIN}/media/{escape(story['slug'])}-800.png" width="800" height="450" alt="{title}"
+           srcset="{_ORIGIN}/media/{escape(story['slug'])}-800.png 800w, {_ORIGIN}/media/{escape(story['slug'])}-1600.png 1600w">
+      <figcaption>{section_label}: {title} <span class="credit">{escape(labels['photo'])}: {name}</span></figcaption>
+    </figure>
     {body}
     <div class="share">{escape(labels['share'])}: <a href="#">Facebook</a> <a href="#">X</a> <a href="#">E-Mail</a></div>
   </article>
