@@ -251,25 +251,36 @@ def test_killed_pool_children_requeue_their_task_at_once(chaos_settings: Setting
 
 
 def test_a_worker_killed_outright_loses_nothing(chaos_settings: Settings, worker_factory: Any) -> None:
-    """SIGKILL the whole worker (parent and pool) mid-batch; a new worker finishes the batch.
+    """SIGKILL the whole worker (parent, pool and translate node) mid-batch; a new worker finishes.
 
-    Nobody is left to reject the lost tasks: they sit in Redis' ``unacked`` hash until the
-    visibility timeout passes, and the next worker's restore sweep puts them back in the queue.
+    Nobody is left to give the lost tasks back: those kombu had recorded sit in Redis' ``unacked``
+    hash until the visibility timeout passes, and the next worker's restore sweep puts them back in
+    the queue; one popped from its queue but not yet recorded is gone from Redis, and the next
+    worker's orphan sweep finds its raw page (the claim check lives until store) and extracts it again.
     """
+    chaos_settings = dataclasses.replace(chaos_settings, orphan_sweep_seconds=5)
     n = 30
-    send(chaos_settings, TRANSLATE_TASK, [german_article(100 + i, paragraphs=30).to_json() for i in range(n)])
-    first = worker_factory(chaos_settings, queues="translate,store,group", concurrency=2)
-    assert wait_until(lambda: stored(chaos_settings) >= 5, timeout=90), first.tail()
-    assert wait_until(lambda: unacked(chaos_settings) >= 1, timeout=20, interval=0.05), first.tail()
+    client = redis.Redis.from_url(chaos_settings.redis_url or "")
+    articles = [with_raw_page(client, german_article(100 + i, paragraphs=30)) for i in range(n)]
+    client.close()
+    send(chaos_settings, TRANSLATE_TASK, [a.to_json() for a in articles])
+    first = worker_factory(chaos_settings, queues="extract,translate,store,group", concurrency=2)
+    # Kill while the translate node holds a batch (polled fast: a batch takes a few seconds).
+    assert wait_until(lambda: len(translate_deliveries(chaos_settings)) >= 2
+                      and 0 < stored(chaos_settings) < n,
+                      timeout=90, interval=0.05), (stored(chaos_settings), unacked(chaos_settings), first.tail())
     kill_tree(first)
     killed_at = time.monotonic()
-    lost = unacked(chaos_settings)
-    assert lost >= 1 and stored(chaos_settings) < n
+    assert unacked(chaos_settings) >= 1 and stored(chaos_settings) < n, "the batch finished before the kill"
     # kombu sweeps for expired deliveries when a worker starts, then every 10 s: start the new
     # worker once the visibility timeout has run out, as an operator would after a crash.
     time.sleep(max(0.0, 6 * TIME_LIMIT + 1 - (time.monotonic() - killed_at)))
-    second = worker_factory(chaos_settings, queues="translate,store,group", concurrency=2)
-    assert wait_until(lambda: stored(chaos_settings) == n, timeout=90), (rows(chaos_settings), second.tail())
+    second = worker_factory(chaos_settings, queues="extract,translate,store,group", concurrency=2)
+    assert wait_until(lambda: stored(chaos_settings) == n, timeout=90), (
+        rows(chaos_settings), broker_state(chaos_settings),
+        missing_urls(chaos_settings, [a.url for a in articles]), second.tail())
+    # The orphan sweep sent again only what was really lost: at most what was being taken at the kill.
+    assert second.log.read_text(errors="replace").count("had no message in any queue or delivery") <= 2
     assert_exactly_once(chaos_settings, n, ArticleStatus.TRANSLATED, second)
 
 
