@@ -6,6 +6,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -164,10 +165,13 @@ def linked_items(tree: HtmlElement) -> set[str]:
     """Keys of list items and paragraphs that are (nearly) all link text: teasers, "related"."""
     out: set[str] = set()
     for element in tree.iter("li", "p"):
+        links = list(element.iter("a"))
+        if not links:  # no link text: not a teaser (and most paragraphs: skip their text)
+            continue
         text = _WS.sub(" ", element.text_content()).strip()
         if not text or len(text) > _MAX_TEASER_CHARS:
             continue
-        linked = sum(len(a.text_content().strip()) for a in element.iter("a"))
+        linked = sum(len(a.text_content().strip()) for a in links)
         if linked >= _LINK_SHARE * len(text):
             out.add(match_key(text))
     return out
@@ -247,7 +251,9 @@ def lead_paragraph(tree: HtmlElement, descriptions: list[str], text: str) -> str
             continue  # already there, set a little differently (ruby readings, other quotes)
         head, checks = key[:20], 0
         for element in tree.iter(_LEAD_TAGS):
-            own = match_key(element.text or "")
+            if len(element.text or "") < 8:  # its key (never longer than the text) is too short
+                continue
+            own = match_key(element.text)
             if len(own) < 8 or not (head.startswith(own[:20]) or own.startswith(head)):
                 continue
             checks += 1
@@ -287,25 +293,34 @@ _MIN_ADDED_TOKENS = 5  # shorter blocks of the same kind are labels, not paragra
 _MIN_MATCH_SHARE = 0.8  # share of the output (in tokens) found as blocks of the container
 
 
-def leaf_lines(root: HtmlElement) -> list[tuple[HtmlElement, list[str]]]:
+class Block(NamedTuple):
+    """An innermost block element of the page, its lines, and their match keys (computed once)."""
+
+    element: HtmlElement
+    lines: list[str]
+    line_keys: list[str]
+    key: str  # of the whole block, its lines joined by spaces
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+def leaf_lines(root: HtmlElement) -> list[Block]:
     """Innermost block elements under ``root`` with their lines, in document order, empty ones left
     out: one walk over the page, shared by the steps that find kept paragraphs in the markup."""
-    out: list[tuple[HtmlElement, list[str]]] = []
+    out: list[Block] = []
     for node in leaf_block_elements(root):
         lines = paragraphs(node.text_content())
         if lines:
-            out.append((node, lines))
+            keys = [match_key(line) for line in lines]
+            out.append(Block(node, lines, keys, "".join(keys)))
     return out
 
 
-def _leaf_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str]]:
-    """Innermost block elements under ``root`` with their folded text, in document order."""
-    out: list[tuple[HtmlElement, str]] = []
-    for node in leaf_block_elements(root):
-        text = " ".join(paragraphs(node.text_content()))
-        if text:
-            out.append((node, text))
-    return out
+def _within(blocks: list[Block], container: HtmlElement) -> list[Block]:
+    """The blocks inside ``container`` (or the container itself), in document order."""
+    return [b for b in blocks if b.element is container or container in b.element.iterancestors()]
 
 
 def _common_ancestor(elements: list[HtmlElement]) -> HtmlElement | None:
@@ -325,16 +340,17 @@ def block_kind(element: HtmlElement) -> tuple[str, str, str, str]:
     return element.tag, own, ptag, pclass
 
 
-def fill_container(tree: HtmlElement, paras: list[str],
-                   blocks: list[tuple[HtmlElement, list[str]]] | None = None) -> list[str] | None:
+def fill_container(tree: HtmlElement, paras: list[str], blocks: list[Block] | None = None) -> list[str] | None:
     """``paras`` with the paragraphs it left out of its own kind (same markup as the ones it kept)
     in the element that holds them all, in page order; None when there are none worth adding.
     ``blocks``: the page's ``leaf_lines``, when the caller has them."""
     if len(paras) < _MIN_MATCHED:
         return None
+    if blocks is None:
+        blocks = leaf_lines(tree)
     by_key: dict[str, HtmlElement] = {}
-    for element, lines in blocks if blocks is not None else leaf_lines(tree):
-        by_key.setdefault(match_key(" ".join(lines)), element)
+    for block in blocks:
+        by_key.setdefault(block.key, block.element)
     keys = [match_key(p) for p in paras]
     matched, matched_tokens, total = [], 0, 0
     for para, key in zip(paras, keys):
@@ -353,15 +369,14 @@ def fill_container(tree: HtmlElement, paras: list[str],
     kinds = {k for k, n in seen.items() if n >= 2}
     have = set(keys)
     out, added = [], 0
-    for element, text in _leaf_blocks(container):
-        key = match_key(text)
-        if key in have:
-            out.append(text)
-            have.discard(key)
-        elif (block_kind(element) in kinds and len(tokens(text)) >= _MIN_ADDED_TOKENS
-              and next(element.iter(_CODE), None) is None):
-            out.append(text)
-            added += len(tokens(text))
+    for block in _within(blocks, container):
+        if block.key in have:
+            out.append(block.text)
+            have.discard(block.key)
+        elif (block_kind(block.element) in kinds and len(tokens(block.text)) >= _MIN_ADDED_TOKENS
+              and next(block.element.iter(_CODE), None) is None):
+            out.append(block.text)
+            added += len(tokens(block.text))
     if added < _MIN_GAIN * total:
         return None
     first = keys.index(match_key(out[0])) if match_key(out[0]) in keys else 0
@@ -389,8 +404,8 @@ def drop_other_articles(tree: HtmlElement, paras: list[str], headlines: list[str
         return paras
     wanted = {k for k in map(match_key, headlines) if k}
     main = next((a for a in articles if match_key(next(a.iter("h1")).text_content()) in wanted), articles[0])
-    own = {match_key(text) for _, text in _leaf_blocks(main)}
-    other = {match_key(text) for a in articles if a is not main for _, text in _leaf_blocks(a)} - own
+    own = {block.key for block in leaf_lines(main)}
+    other = {block.key for a in articles if a is not main for block in leaf_lines(a)} - own
     if not other:
         return paras
     return [p for p in paras if match_key(p) not in other]

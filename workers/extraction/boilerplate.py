@@ -12,14 +12,14 @@ from collections import Counter
 
 from lxml.html import HtmlElement
 
-from workers.extraction.body import block_kind, match_key, tokens
+from workers.extraction.body import Block, block_kind, match_key, tokens
 
 CORE_SHARE = 0.8  # the container: the deepest element holding this share of the located text
 MIN_LOCATED = 0.6  # share of the text found as blocks of the page before its structure is trusted
 MIN_SAME_KIND = 2  # blocks of one markup inside the container that make it the article's own
 
 
-def drop_trailing_outside(paras: list[str], blocks: list[tuple[HtmlElement, list[str]]]) -> list[str]:
+def drop_trailing_outside(paras: list[str], blocks: list[Block]) -> list[str]:
     """``paras`` less the paragraphs after the article's last one that lie outside its container.
 
     The article is the container's paragraphs, and any later paragraph set in the same markup as
@@ -47,12 +47,12 @@ def drop_trailing_outside(paras: list[str], blocks: list[tuple[HtmlElement, list
     return paras[:first_out]
 
 
-def _located(blocks: list[tuple[HtmlElement, list[str]]], paras: list[str]) -> list[HtmlElement | None]:
+def _located(blocks: list[Block], paras: list[str]) -> list[HtmlElement | None]:
     """The block element each paragraph was found in (by its folded text), or None."""
     by_key: dict[str, HtmlElement] = {}
-    for node, lines in blocks:
-        for line in lines:
-            by_key.setdefault(match_key(line), node)
+    for block in blocks:
+        for key in block.line_keys:
+            by_key.setdefault(key, block.element)
     return [by_key.get(match_key(p)) for p in paras]
 
 

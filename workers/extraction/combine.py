@@ -88,7 +88,7 @@ def _parse(text: str) -> HtmlElement:
 
 
 def _body(tree: HtmlElement, url: str, page: PageMeta, selector: str | None, flags: list[str],
-          blocks: list[tuple[HtmlElement, list[str]]]) -> tuple[list[str], str]:
+          blocks: list[body.Block]) -> tuple[list[str], str]:
     if selector:
         paras = body.select_blocks(tree, selector)
         if paras:

@@ -13,7 +13,8 @@ _TO_639_1 = {
 }
 _SHORT_TEXT = 200  # characters: below this the detector guesses, so the prior decides
 _CONFIDENT = 0.9
-_SAMPLE = 4000  # characters fed to the detector: more changes nothing but the time
+_SAMPLE = 2000  # characters fed to the detector: 4,000 gave the same answers on 2,583 NTREX articles
+# in 21 languages but six Bosnian ones (Bosnian/Croatian both ways, as many right); half the time
 
 _identifier: LanguageIdentifier | None = None
 _lock = threading.Lock()
