@@ -40,12 +40,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -53,12 +51,12 @@ sys.path.insert(0, str(REPO))
 import ctranslate2  # noqa: E402
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
-import redis  # noqa: E402
 import sacrebleu  # noqa: E402
 import sentencepiece  # noqa: E402
 
 from crawler import registry as reg  # noqa: E402
-from foundation.servers import child_env, ensure_servers  # noqa: E402
+from bench.scratch import scratch_servers  # noqa: E402
+from foundation.servers import child_env, ensure_servers, stop_process  # noqa: E402
 from foundation.settings import Settings  # noqa: E402
 from schemas.migrate import migrate  # noqa: E402
 from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb  # noqa: E402
@@ -126,19 +124,7 @@ def servers(args: argparse.Namespace, home: Path) -> tuple[Settings, Any]:
     base = Settings.from_env(home=home, models_dir=home / "models", beam_size=args.beam,
                              translate_device=args.device)
     if args.redis_url and args.database_url:
-        name = f"transcrawl_pipeline_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        db_url = urlunsplit(urlsplit(args.database_url)._replace(path="/" + name))
-        client = redis.Redis.from_url(args.redis_url)
-        if client.dbsize():
-            raise SystemExit(f"{args.redis_url} is not empty: give the benchmark an empty Redis database")
-
-        def clean() -> None:
-            with psycopg.connect(args.database_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            client.flushdb()
-
+        db_url, clean = scratch_servers(args.database_url, args.redis_url, "transcrawl_pipeline")
         return base.with_servers(db_url, args.redis_url), clean
     embedded = ensure_servers(base, fresh=True)
     return embedded.settings, embedded.stop
@@ -247,11 +233,7 @@ def run_pipeline(args: argparse.Namespace, settings: Settings, docs: list[Doc], 
                     raise SystemExit(f"only {len(done)} of {len(docs)} articles stored in {args.timeout} s; "
                                      f"see {home / 'worker.log'}")
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_process(worker, timeout=90)
             log.close()
     by_url = {r["url"]: r for r in done}
     ordered = [by_url.get(url) for url in web.article_urls("ntrex-zh")]

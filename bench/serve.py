@@ -50,7 +50,7 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 
-from foundation.servers import free_port  # noqa: E402
+from foundation.servers import free_port, stop_process  # noqa: E402
 from readers import queries  # noqa: E402
 from readers.db import READER_ROLE  # noqa: E402
 from schemas.migrate import migrate  # noqa: E402
@@ -156,12 +156,7 @@ class Server:
         raise SystemExit("transcrawl serve did not answer /healthz within 60 s")
 
     def __exit__(self, *_: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=20)
 
 
 # -- measuring ------------------------------------------------------------------------------------

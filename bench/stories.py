@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,12 +51,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
-import redis  # noqa: E402
 
 from bench.pipeline import NTREX, PACKAGE, SHARED, Doc, cli, load_docs, ready, write_docs  # noqa: E402
 from crawler import registry as reg  # noqa: E402
 from foundation.settings import Settings  # noqa: E402
-from foundation.servers import child_env  # noqa: E402
+from bench.scratch import scratch_servers  # noqa: E402
+from foundation.servers import child_env, stop_process  # noqa: E402
 from schemas.migrate import migrate  # noqa: E402
 from transcrawl.localweb.corpusweb import corpus_sites  # noqa: E402
 from transcrawl.localweb.newsweb import LocalArticle, LocalSite, NewsWeb  # noqa: E402
@@ -224,19 +223,7 @@ def labelled_web(limit: int) -> tuple[list[LocalSite], list[Entry]]:
 
 def servers(args: argparse.Namespace, home: Path) -> tuple[Settings, Any]:
     """Settings on a fresh database and an empty Redis database of its own, and how to clean up."""
-    name = f"transcrawl_stories_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db_url = urlunsplit(urlsplit(args.database_url)._replace(path="/" + name))
-    client = redis.Redis.from_url(args.redis_url)
-    if client.dbsize():
-        raise SystemExit(f"{args.redis_url} is not empty: give the benchmark an empty Redis database")
-
-    def clean() -> None:
-        with psycopg.connect(args.database_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        client.flushdb()
-
+    db_url, clean = scratch_servers(args.database_url, args.redis_url, "transcrawl_stories")
     settings = Settings.from_env(home=home, models_dir=home / "models", translate_device=args.device)
     return settings.with_servers(db_url, args.redis_url), clean
 
@@ -287,11 +274,7 @@ def run_pipeline(args: argparse.Namespace, settings: Settings, sites: list[Local
                 raise SystemExit(f"{stored} stored, {grouped} grouped, {failed} failed of {len(entries)} in "
                                  f"{args.timeout} s; see {home / 'worker.log'}")
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_process(worker, timeout=90)
             log.close()
     return {"seconds": last - started, "crawl_s": crawl_s, "started": started}
 

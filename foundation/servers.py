@@ -141,3 +141,15 @@ def child_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRANSCRAWL_")}
     env.update(settings.to_env())
     return env
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """End a child: SIGTERM (its warm shutdown), SIGKILL after ``timeout`` seconds; reaped either way."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

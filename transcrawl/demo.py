@@ -19,7 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crawler import registry as reg
 from crawler.run import SiteReport
-from foundation.servers import child_env, ensure_servers
+from foundation.servers import child_env, ensure_servers, stop_process
 from foundation.settings import Settings
 from schemas.migrate import migrate
 from transcrawl.status import queue_depths
@@ -77,11 +77,7 @@ def run_demo(settings: Settings, *, as_json: bool = False, timeout: int = 900, s
         return summary
     finally:
         if worker is not None:
-            worker.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.wait(timeout=30)
-            if worker.poll() is None:
-                worker.kill()
+            stop_process(worker, timeout=30)
         servers.stop()
 
 
@@ -138,11 +134,7 @@ class _Reader:
                 env=child_env(settings), stdout=log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, timeout=15)
 
 
 def _start_reader(settings: Settings, workdir: Path, port: int) -> _Reader:

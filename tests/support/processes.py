@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import registry as reg
-from foundation.servers import child_env, free_port
+from foundation.servers import child_env, free_port, stop_process
 from foundation.settings import Settings
 
 
@@ -58,12 +58,7 @@ class WorkerProcess:
         )
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=30)
         self._file.close()
 
     def tail(self, lines: int = 60) -> str:
@@ -103,10 +98,5 @@ class ServerProcess:
         assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=20)
         self._file.close()
