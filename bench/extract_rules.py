@@ -44,6 +44,13 @@ RULES = (
                     "bostonglobe.com", "businessinsider.com", "redstate.com", "Golem", "ABC",
                     "sciencedaily.com", "autoblog.com", "smh.com.au"}),
          "workers.extraction.boilerplate:drop_trailing_outside", lambda paras, blocks: paras),
+    # Third round: written from the misses of these publishers, on all three corpora.
+    Rule("body: lines of social-network posts embedded in the article", frozenset({"TheGatewayPundit"}),
+         "workers.extraction.inserts:drop_embedded_posts", lambda paras, posts: paras),
+    Rule("body: 'LABEL: <one link>' teaser lines", frozenset({"TheCitizen", "EyethuNews"}),
+         "workers.extraction.body:_is_labelled_link", lambda text, link: False),
+    Rule("body: closing paragraph that starts with an author's name", frozenset({"OccupyDemocrats", "ZDF"}),
+         "workers.extraction.inserts:drop_author_note", lambda paras, authors: paras),
 )
 
 

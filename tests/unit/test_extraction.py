@@ -534,3 +534,40 @@ def test_article_going_on_in_a_second_container_of_the_same_markup_is_kept() -> 
         f"<div class='part2'><p class='c'>{last}</p></div></body></html>")
     paras = [EN, EN2, EN3, DE, last]
     assert drop_trailing_outside(paras, leaf_lines(tree)) == paras
+
+
+# --- what is set into or under the article ------------------------------------------------------
+
+def test_social_posts_embedded_in_the_article_are_not_its_text() -> None:
+    tweet = ("<blockquote class='twitter-tweet'><p lang='en' dir='ltr'>Buses every ten minutes from "
+             "Monday, the council says <a href='https://t.co/x'>pic.twitter.com/x</a></p>&mdash; City Desk "
+             "(@citydesk) <a href='https://twitter.com/citydesk/status/1'>May 3, 2024</a></blockquote>")
+    quote = "<blockquote><p>“We have waited for this line for ten years,” said one commuter at the depot.</p></blockquote>"
+    html = page(paras=())
+    html = html.replace("<article></article>", f"<article><p>{EN}</p>{tweet}<p>{EN2}</p>{quote}<p>{EN3}</p></article>")
+    text = extract_article(html, URL).text
+    assert "pic.twitter.com" not in text and "@citydesk" not in text and "Monday, the council says" not in text
+    assert "waited for this line for ten years" in text  # a plain quotation is the article's own
+    assert all(p[:40] in text for p in (EN, EN2, EN3))
+
+
+def test_a_labelled_teaser_link_is_dropped_a_sentence_with_a_link_is_not() -> None:
+    lines = ("<p><strong>ALSO READ: <a href='/ferry'>Ferry terminal to close for the summer season</a></strong></p>"
+             "<p>LEES OOK | <a href='/tram'>Tram line to the airport delayed by two more years</a></p>"
+             "<p>The plan was approved by <a href='/council'>the city council of the northern district</a></p>")
+    html = page(paras=()).replace("<article></article>", f"<article><p>{EN}</p>{lines}<p>{EN2}</p><p>{EN3}</p></article>")
+    text = extract_article(html, URL).text
+    assert "Ferry terminal" not in text and "Tram line to the airport" not in text
+    assert "The plan was approved by the city council of the northern district" in text
+
+
+def test_the_authors_closing_note_is_dropped() -> None:
+    note = "Jane Doe is a transport reporter at the Example Times and has covered the city hall since 2015."
+    mention = "Jane Doe, who rode the first bus, said the trip took twelve minutes."
+    head = ld(headline="Buses", author={"@type": "Person", "name": "Jane Doe"})
+    closing = extract_article(page(head=head, paras=(EN, EN2, EN3, note)), URL)
+    assert closing.authors == ["Jane Doe"]
+    assert "transport reporter" not in closing.text and EN3[:40] in closing.text
+    # Earlier in the article the same name is the article's own.
+    inside = extract_article(page(head=head, paras=(EN, mention, EN2, EN3)), URL).text
+    assert "rode the first bus" in inside

@@ -172,9 +172,26 @@ def linked_items(tree: HtmlElement) -> set[str]:
         if not text or len(text) > _MAX_TEASER_CHARS:
             continue
         linked = sum(len(a.text_content().strip()) for a in links)
-        if linked >= _LINK_SHARE * len(text):
+        if linked >= _LINK_SHARE * len(text) or (len(links) == 1 and _is_labelled_link(text, links[0])):
             out.add(match_key(text))
     return out
+
+
+_LABEL_END = re.compile(r"[:|»>–—-]\s*$")
+_MAX_LABEL_WORDS = 5
+_MIN_TEASER_WORDS = 4
+
+
+def _is_labelled_link(text: str, link: HtmlElement) -> bool:
+    """"ALSO READ: <a>headline</a>", "LEES OOK | <a>...</a>": a short label, set off by a colon,
+    bar or dash, before one link that ends the item (any language: the label is not read)."""
+    link_text = _WS.sub(" ", link.text_content()).strip()
+    at = text.find(link_text) if link_text else -1
+    if at <= 0 or tokens(text[at + len(link_text):]):
+        return False
+    label = text[:at]
+    return (1 <= len(tokens(label)) <= _MAX_LABEL_WORDS and bool(_LABEL_END.search(label))
+            and len(tokens(link_text)) >= _MIN_TEASER_WORDS)
 
 
 # Consent and embed placeholders, subscription and newsletter pitches, share and comment prompts:

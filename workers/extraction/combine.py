@@ -10,7 +10,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from workers.errors import BadPage
-from workers.extraction import body, boilerplate, embedded, media, metadata
+from workers.extraction import body, boilerplate, embedded, inserts, media, metadata
 from workers.extraction.decode import decode_html
 from workers.extraction.fields import site_keys
 from workers.extraction.language import detect_language, normalise_code
@@ -46,7 +46,9 @@ def extract_article(html: bytes | str, url: str, *, declared_language: str | Non
         headlines = metadata.headlines(page, keys)
         paras = body.drop_other_articles(tree, paras, [title, *headlines])
         paras = body.drop_chrome(paras, title, authors, headlines)
+        paras = inserts.drop_author_note(paras, authors)
         paras = body.drop_furniture(paras, body.linked_items(tree))
+        paras = inserts.drop_embedded_posts(paras, inserts.embedded_posts(tree))
         paras = boilerplate.drop_trailing_outside(paras, blocks)
         lead = body.lead_paragraph(tree, metadata.descriptions(page), "\n".join(paras))
         if lead and body.match_key(lead) != body.match_key(title):
