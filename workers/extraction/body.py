@@ -6,6 +6,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import NamedTuple
 
 import trafilatura
@@ -141,6 +142,7 @@ def drop_chrome(paras: list[str], title: str, authors: list[str],
     return out
 
 
+@lru_cache(maxsize=16384)  # the same paragraphs are keyed by several steps of one page
 def match_key(text: str) -> str:
     """Text folded to its tokens, for comparing paragraphs and headlines whatever their spacing."""
     return "".join(tokens(text))
