@@ -571,3 +571,13 @@ def test_the_authors_closing_note_is_dropped() -> None:
     # Earlier in the article the same name is the article's own.
     inside = extract_article(page(head=head, paras=(EN, mention, EN2, EN3)), URL).text
     assert "rode the first bus" in inside
+
+
+def test_an_unclosed_iframe_in_noscript_does_not_swallow_the_page() -> None:
+    # A tag manager's snippet without its </iframe>: libxml2 would read the rest of the page,
+    # scripts included, as the iframe's text; a browser reads <noscript> as text up to its end tag.
+    snippet = '<noscript><iframe src="https://www.googletagmanager.com/ns.html?id=GTM-X" height="0"></noscript>'
+    script = "<script>window.dataLayer = window.dataLayer || []; function gtag(){dataLayer.push(arguments);}</script>"
+    html = page(body=snippet).replace("</article>", f"</article>{script}")
+    result = extract_article(html, URL)
+    assert result.text.split("\n") == [EN, EN2, EN3]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import lxml.html
 from lxml.etree import ParserError
@@ -76,6 +77,7 @@ def extract_article(html: bytes | str, url: str, *, declared_language: str | Non
 
 def _parse(text: str) -> HtmlElement:
     """One parse per page, trafilatura's way; plain lxml when its sanity checks say no."""
+    text = _noscript_iframes_removed(text)
     tree = None
     try:
         tree = load_html(text)
@@ -87,6 +89,25 @@ def _parse(text: str) -> HtmlElement:
         except (ValueError, ParserError) as err:
             raise BadPage(f"lxml cannot parse the page: {err}", reason="not_html") from err
     return tree
+
+
+# A browser running scripts reads <noscript> as plain text up to its end tag; libxml2 parses it as
+# markup, where an <iframe> is raw text up to its own end tag. An unclosed iframe there (a tag
+# manager's snippet) swallowed the rest of the page, scripts and all, into one text node.
+_IFRAME_TAG = re.compile(r"</?iframe\b[^>]*>", re.I)
+_NOSCRIPT_OPEN = re.compile(r"<noscript\b", re.I)
+_NOSCRIPT_CLOSE = re.compile(r"</noscript\b", re.I)
+
+
+def _noscript_iframes_removed(text: str) -> str:
+    """``text`` with the iframe tags inside <noscript> taken out (one pass: hostile pages too)."""
+    if not re.search(r"<iframe", text, re.I):
+        return text
+    out, at = [], 0
+    while (start := _NOSCRIPT_OPEN.search(text, at)) and (end := _NOSCRIPT_CLOSE.search(text, start.end())):
+        out += [text[at:start.start()], _IFRAME_TAG.sub("", text[start.start():end.start()])]
+        at = end.start()
+    return "".join(out) + text[at:]
 
 
 def _body(tree: HtmlElement, url: str, page: PageMeta, selector: str | None, flags: list[str],
