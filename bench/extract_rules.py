@@ -51,6 +51,9 @@ RULES = (
          "workers.extraction.body:_is_labelled_link", lambda text, link: False),
     Rule("body: closing paragraph that starts with an author's name", frozenset({"OccupyDemocrats", "ZDF"}),
          "workers.extraction.inserts:drop_author_note", lambda paras, authors: paras),
+    Rule("body: the other stories of an endless scroll (side by side or in one wrapping <article>)",
+         frozenset({"newrepublic.com"}), "workers.extraction.body:drop_other_articles",
+         lambda tree, paras, headlines: paras),
 )
 
 

@@ -479,6 +479,12 @@ def test_next_article_of_an_endless_scroll_is_dropped() -> None:
         f"<p>{other[0]}</p></article></div></main></body></html>")
     paras = [EN, EN2, *other]
     assert drop_other_articles(tree, paras, ["Council expands bus network"]) == [EN, EN2]
+    # The stories inside one wrapping <article>, as some endless scrolls set them.
+    wrapped = document_fromstring(
+        "<html><body><article class='feed'><article><h1>Council expands bus network</h1>"
+        f"<p>{EN}</p><p>{EN2}</p></article><article><h1>Ferry terminal to close</h1>"
+        f"<p>{other[0]}</p></article></article></body></html>")
+    assert drop_other_articles(wrapped, paras, ["Council expands bus network"]) == [EN, EN2]
     # A single article: nothing to drop.
     single = document_fromstring(f"<html><body><article><h1>Buses</h1><p>{EN}</p></article></body></html>")
     assert drop_other_articles(single, paras, ["Buses"]) == paras

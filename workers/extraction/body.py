@@ -415,10 +415,12 @@ def _scope(element: HtmlElement) -> HtmlElement:
 
 def drop_other_articles(tree: HtmlElement, paras: list[str], headlines: list[str]) -> list[str]:
     """Drop the paragraphs of the other articles on the page (an endless scroll appends the next
-    stories, each an <article> with its own <h1>): those found in them and not in the article
-    whose <h1> is the page's headline (or the first one)."""
-    articles = [a for a in tree.iter("article") if next(a.iter("h1"), None) is not None]
-    articles = [a for a in articles if not any(b.tag == "article" for b in a.iterancestors())]
+    stories, each an <article> with its own <h1>, side by side or inside one wrapping <article>):
+    those found in them and not in the article whose <h1> is the page's headline (or the first)."""
+    with_headline = [a for a in tree.iter("article") if next(a.iter("h1"), None) is not None]
+    ids = {id(a) for a in with_headline}
+    # The innermost ones: a wrapper holding the stories is not a story of its own.
+    articles = [a for a in with_headline if not any(id(b) in ids for b in a.iter("article") if b is not a)]
     if len(articles) < 2:
         return paras
     wanted = {k for k in map(match_key, headlines) if k}
