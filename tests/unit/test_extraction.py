@@ -587,3 +587,15 @@ def test_an_unclosed_iframe_in_noscript_does_not_swallow_the_page() -> None:
     html = page(body=snippet).replace("</article>", f"</article>{script}")
     result = extract_article(html, URL)
     assert result.text.split("\n") == [EN, EN2, EN3]
+
+
+def test_embedded_post_search_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workers.extraction import inserts
+    from workers.extraction.body import match_key
+
+    posts = [match_key("Buses every ten minutes from Monday — City Desk (@citydesk) May 3, 2024")]
+    paras = [EN, "Buses every ten minutes from Monday", EN2]
+    assert inserts.drop_embedded_posts(paras, posts) == [EN, EN2]  # a line of the post
+    # Past the bound (a feed of thousands of posts) only whole posts are matched: linear time.
+    monkeypatch.setattr(inserts, "_MAX_SCAN_CHARS", 10)
+    assert inserts.drop_embedded_posts(paras, posts) == paras

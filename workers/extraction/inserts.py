@@ -17,6 +17,7 @@ from workers.extraction.body import match_key, tokens
 _EMBED_CLASS = re.compile(r"\b(?:twitter-tweet|twitter-video|instagram-media|tiktok-embed|reddit-card|"
                           r"bluesky-embed|text-post-media)\b")
 _MIN_EMBED_KEY = 8  # a shorter line ("Lol", a bare date) matches inside any post by chance
+_MAX_SCAN_CHARS = 50_000_000  # paragraphs x post text searched; bounds a hostile page's cost
 _MAX_NOTE_WORDS = 80
 _NOTE_LINES = 2  # the author's note is the last or next-to-last paragraph (a "follow" line may trail)
 
@@ -31,8 +32,11 @@ def drop_embedded_posts(paras: list[str], posts: list[str]) -> list[str]:
     """``paras`` less the lines of embedded posts (the post's text, its "— Name (@handle) date")."""
     if not posts:
         return paras
-    return [p for p in paras
-            if not ((key := match_key(p)) and len(key) >= _MIN_EMBED_KEY and any(key in post for post in posts))]
+    joined = "\n".join(posts)  # keys hold no newline: a match never spans two posts
+    if len(joined) * len(paras) > _MAX_SCAN_CHARS:  # a feed of thousands of posts: whole posts only
+        whole = set(posts)
+        return [p for p in paras if match_key(p) not in whole]
+    return [p for p in paras if not ((key := match_key(p)) and len(key) >= _MIN_EMBED_KEY and key in joined)]
 
 
 def drop_author_note(paras: list[str], authors: list[str]) -> list[str]:
