@@ -53,7 +53,7 @@ RULES = (
          "workers.extraction.inserts:drop_author_note", lambda paras, authors: paras),
     Rule("body: the other stories of an endless scroll (side by side or in one wrapping <article>)",
          frozenset({"newrepublic.com"}), "workers.extraction.body:drop_other_articles",
-         lambda tree, paras, headlines: paras),
+         lambda tree, paras, headlines, blocks=None: paras),
 )
 
 

@@ -413,10 +413,12 @@ def _scope(element: HtmlElement) -> HtmlElement:
     return element
 
 
-def drop_other_articles(tree: HtmlElement, paras: list[str], headlines: list[str]) -> list[str]:
+def drop_other_articles(tree: HtmlElement, paras: list[str], headlines: list[str],
+                        blocks: list[Block] | None = None) -> list[str]:
     """Drop the paragraphs of the other articles on the page (an endless scroll appends the next
     stories, each an <article> with its own <h1>, side by side or inside one wrapping <article>):
-    those found in them and not in the article whose <h1> is the page's headline (or the first)."""
+    those found in them and not in the article whose <h1> is the page's headline (or the first).
+    ``blocks``: the page's ``leaf_lines``, when the caller has them."""
     with_headline = [a for a in tree.iter("article") if next(a.iter("h1"), None) is not None]
     ids = {id(a) for a in with_headline}
     # The innermost ones: a wrapper holding the stories is not a story of its own.
@@ -425,8 +427,10 @@ def drop_other_articles(tree: HtmlElement, paras: list[str], headlines: list[str
         return paras
     wanted = {k for k in map(match_key, headlines) if k}
     main = next((a for a in articles if match_key(next(a.iter("h1")).text_content()) in wanted), articles[0])
-    own = {block.key for block in leaf_lines(main)}
-    other = {block.key for a in articles if a is not main for block in leaf_lines(a)} - own
+    if blocks is None:
+        blocks = leaf_lines(tree)
+    own = {block.key for block in _within(blocks, main)}
+    other = {block.key for a in articles if a is not main for block in _within(blocks, a)} - own
     if not other:
         return paras
     return [p for p in paras if match_key(p) not in other]

@@ -45,7 +45,7 @@ def extract_article(html: bytes | str, url: str, *, declared_language: str | Non
     paras, sources["text"] = _body(tree, url, page, overrides.get("body_selector"), flags, blocks)
     if sources["text"] != "override":
         headlines = metadata.headlines(page, keys)
-        paras = body.drop_other_articles(tree, paras, [title, *headlines])
+        paras = body.drop_other_articles(tree, paras, [title, *headlines], blocks)
         paras = body.drop_chrome(paras, title, authors, headlines)
         paras = inserts.drop_author_note(paras, authors)
         paras = body.drop_furniture(paras, body.linked_items(tree))
@@ -94,6 +94,7 @@ def _parse(text: str) -> HtmlElement:
 # A browser running scripts reads <noscript> as plain text up to its end tag; libxml2 parses it as
 # markup, where an <iframe> is raw text up to its own end tag. An unclosed iframe there (a tag
 # manager's snippet) swallowed the rest of the page, scripts and all, into one text node.
+_IFRAME_OPEN = re.compile(r"<iframe", re.I)
 _IFRAME_TAG = re.compile(r"</?iframe\b[^>]*>", re.I)
 _NOSCRIPT_OPEN = re.compile(r"<noscript\b", re.I)
 _NOSCRIPT_CLOSE = re.compile(r"</noscript\b", re.I)
@@ -101,7 +102,7 @@ _NOSCRIPT_CLOSE = re.compile(r"</noscript\b", re.I)
 
 def _noscript_iframes_removed(text: str) -> str:
     """``text`` with the iframe tags inside <noscript> taken out (one pass: hostile pages too)."""
-    if not re.search(r"<iframe", text, re.I):
+    if not _IFRAME_OPEN.search(text):
         return text
     out, at = [], 0
     while (start := _NOSCRIPT_OPEN.search(text, at)) and (end := _NOSCRIPT_CLOSE.search(text, start.end())):
