@@ -599,3 +599,23 @@ def test_embedded_post_search_is_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     # Past the bound (a feed of thousands of posts) only whole posts are matched: linear time.
     monkeypatch.setattr(inserts, "_MAX_SCAN_CHARS", 10)
     assert inserts.drop_embedded_posts(paras, posts) == paras
+
+
+def test_trafilaturas_second_opinions_are_asked_only_for_a_short_article(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trafilatura
+
+    runs: list[bool] = []
+    real = trafilatura.bare_extraction
+
+    def counted(*args: object, **kwargs: object) -> object:
+        runs.append(bool(kwargs.get("fast")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", counted)
+    parts = tuple(f"Part {n}: {text}" for n in ("one", "two", "three") for text in (EN, EN2, EN3))
+    assert extract_article(page(paras=parts), URL).text.split("\n") == list(parts)
+    assert runs == [True]  # trafilatura's own rules, once
+    runs.clear()
+    short = extract_article(page(paras=(EN, EN2)), URL)
+    # Under 150 words: a second run with readability and jusText, whose answer is kept.
+    assert runs == [True, False] and short.text.split("\n") == [EN, EN2] and "thin" in short.flags

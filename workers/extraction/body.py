@@ -43,10 +43,11 @@ def paragraphs(text: str) -> list[str]:
     return out
 
 
-def trafilatura_text(tree: HtmlElement, url: str) -> str:
-    """Body text by trafilatura (its one run per page); empty when it finds nothing or breaks."""
+def trafilatura_text(tree: HtmlElement, url: str, *, fast: bool = False) -> str:
+    """Body text by trafilatura; empty when it finds nothing or breaks. ``fast``: without its
+    second opinions (readability, jusText), its rules only."""
     try:
-        doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False)
+        doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, fast=fast)
     except (RecursionError, ValueError, TypeError, AttributeError) as err:
         # Hostile markup (thousands of nested tags) can break it: the caller falls back.
         log.info("trafilatura failed on %s: %r", url, err)
