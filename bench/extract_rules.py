@@ -54,6 +54,8 @@ RULES = (
     Rule("body: the other stories of an endless scroll (side by side or in one wrapping <article>)",
          frozenset({"newrepublic.com"}), "workers.extraction.body:drop_other_articles",
          lambda tree, paras, headlines, blocks=None: paras),
+    Rule("body: paragraphs inside a readers' comment section", frozenset({"maximumpc.com"}),
+         "workers.extraction.boilerplate:drop_comments", lambda paras, blocks: paras),
     # Fifth round: no page was read for it; off = trafilatura's second opinions on every page.
     Rule("body: trafilatura's readability/jusText second opinions only where the article is short",
          frozenset(), "workers.extraction.combine:_short", lambda paras: True),

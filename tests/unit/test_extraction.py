@@ -619,3 +619,24 @@ def test_trafilaturas_second_opinions_are_asked_only_for_a_short_article(monkeyp
     short = extract_article(page(paras=(EN, EN2)), URL)
     # Under 150 words: a second run with readability and jusText, whose answer is kept.
     assert runs == [True, False] and short.text.split("\n") == [EN, EN2] and "thin" in short.flags
+
+
+def test_readers_comments_are_not_the_article() -> None:
+    import lxml.html
+
+    from workers.extraction.body import leaf_lines
+    from workers.extraction.boilerplate import drop_comments
+
+    said = ["I still think the buses will be late every morning, as they have been since I moved here.",
+            "Nobody asked the people who live out west. The second phase will never come, you will see."]
+    thread = "".join(f'<li class="xenforo-comment"><p>{text}</p><p><a href="/t/1">Reply</a></p></li>' for text in said)
+    html = page().replace("</article>", f'<div class="xenforo-comment-widget"><ul>{thread}</ul></div></article>')
+    # What trafilatura kept on a real page of this markup: the article, then the comments.
+    kept = [EN, EN2, EN3, *said]
+    assert drop_comments(kept, leaf_lines(lxml.html.document_fromstring(html))) == [EN, EN2, EN3]
+    # A page-wide wrapper's state flag ("has-comments") is not a comment section.
+    flagged = html.replace("<body>", '<body class="has-comments">').replace("<article>", '<article class="comments-open">')
+    assert drop_comments(kept, leaf_lines(lxml.html.document_fromstring(flagged))) == [EN, EN2, EN3]
+    # Nor is a name that would take most of the text.
+    whole = html.replace("<article>", '<article><div class="comment">')
+    assert drop_comments(kept, leaf_lines(lxml.html.document_fromstring(whole))) == kept

@@ -8,6 +8,7 @@ than the article's paragraphs, so no word list of any language is needed to find
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from lxml.html import HtmlElement
@@ -45,6 +46,45 @@ def drop_trailing_outside(paras: list[str], blocks: list[Block]) -> list[str]:
     # Lines not found as blocks (teaser headlines set as bare links) go with the blocks around them.
     first_out = next((n for n, e in enumerate(elements) if n > last and e is not None), len(paras))
     return paras[:first_out]
+
+
+# Readers' comments are nobody's article, in any gold: the block sits in an element that names
+# itself so ("comments", "comment-list", "xenforo-comment", "disqus_thread"). Page-wide wrappers
+# carry state flags that say the same words ("has-comments", "comments-open") and are not asked.
+_COMMENT_PARTS = frozenset({"comment", "comments", "commentlist", "disqus"})
+_NAME_PARTS = re.compile(r"[-_\s]+")
+_WRAPPERS = frozenset({"html", "body", "main", "article"})
+MAX_COMMENT_SHARE = 0.4  # past this share of the text, a "comment" name is the page's, not a section's
+
+
+def drop_comments(paras: list[str], blocks: list[Block]) -> list[str]:
+    """``paras`` less those found in a readers' comment section (trafilatura knows only some)."""
+    elements = _located(blocks, paras)
+    asked: dict[HtmlElement, bool] = {}
+    dropped = [e is not None and _in_comments(e, asked) for e in elements]
+    sizes = [len(tokens(p)) for p in paras]
+    if not any(dropped) or sum(s for s, d in zip(sizes, dropped) if d) > MAX_COMMENT_SHARE * sum(sizes):
+        return paras
+    return [p for p, d in zip(paras, dropped) if not d]
+
+
+def _in_comments(element: HtmlElement, asked: dict[HtmlElement, bool]) -> bool:
+    chain = [element, *element.iterancestors()]
+    for n, node in enumerate(chain):
+        if node in asked:
+            found = asked[node]
+            break
+        if node.tag not in _WRAPPERS and any(
+                part in _COMMENT_PARTS
+                for name in (node.get("class"), node.get("id")) if name
+                for part in _NAME_PARTS.split(name.lower())):
+            found = True
+            break
+    else:
+        found, n = False, len(chain)
+    for node in chain[:n]:
+        asked[node] = found
+    return found
 
 
 def _located(blocks: list[Block], paras: list[str]) -> list[HtmlElement | None]:

@@ -87,6 +87,7 @@ def _article(tree: HtmlElement, url: str, page: PageMeta, keys: set[str], title:
         paras = body.drop_furniture(paras, body.linked_items(tree))
         paras = inserts.drop_embedded_posts(paras, inserts.embedded_posts(tree))
         paras = boilerplate.drop_trailing_outside(paras, blocks)
+        paras = boilerplate.drop_comments(paras, blocks)
         lead = body.lead_paragraph(tree, metadata.descriptions(page), "\n".join(paras))
         if lead and body.match_key(lead) != body.match_key(title):
             paras.insert(0, lead)
